@@ -1,0 +1,125 @@
+/**
+ * Decoded code blocks: straight-line runs of instructions, decoded once and looked up by the
+ * physical address of their first byte. A block never spans two pages, so a write to a page
+ * (self-modifying code, a loader copying code) invalidates exactly the blocks on that page.
+ */
+import type { Cpu } from './cpu';
+import { decode, endsBlock } from './decoder';
+import { CpuFault } from './exceptions';
+import { Insn } from './insn';
+import { CS } from './registers';
+
+/** Longest block: bounds decode work wasted when a block is cut short by a fault or a write. */
+const MAX_BLOCK = 64;
+const CACHE_BITS = 16;
+
+export class Block {
+  readonly insns: Insn[] = [];
+  valid = true;
+  constructor(readonly phys: number, readonly code32: boolean) {}
+}
+
+export class CodeCache {
+  private readonly tags = new Int32Array(1 << CACHE_BITS).fill(-1);
+  private readonly blocks: (Block | undefined)[] = new Array(1 << CACHE_BITS);
+  private readonly byPage = new Map<number, Block[]>();
+  /** Linear addresses the decoder must start a new instruction at and stop before (breakpoints). */
+  readonly stopAt = new Set<number>();
+  /** Bumped on every invalidation, so a running block can tell it went stale. */
+  generation = 0;
+  decodedBlocks = 0;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  /** The block starting at the current CS:EIP, decoding it if needed (may fault on the first fetch). */
+  lookup(): Block {
+    const cpu = this.cpu;
+    const lin = (cpu.segBase[CS] + cpu.eip) | 0;
+    const phys = cpu.physRead(lin);
+    const slot = (phys ^ (phys >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
+    if (this.tags[slot] === phys) {
+      const b = this.blocks[slot]!;
+      if (b.code32 === cpu.code32 && b.valid) return b;
+    }
+    const block = this.decodeBlock(phys, lin);
+    if (block.insns.length > 0 && ((lin & 0xfff) + this.blockBytes(block)) <= 0x1000) {
+      this.tags[slot] = phys;
+      this.blocks[slot] = block;
+      this.track(block);
+    }
+    return block;
+  }
+
+  private blockBytes(b: Block): number {
+    let n = 0;
+    for (const i of b.insns) n += i.len;
+    return n;
+  }
+
+  private decodeBlock(phys: number, lin: number): Block {
+    const cpu = this.cpu;
+    const block = new Block(phys, cpu.code32);
+    let eip = cpu.eip;
+    let offsetInPage = lin & 0xfff;
+    this.decodedBlocks++;
+    for (let n = 0; n < MAX_BLOCK; n++) {
+      const i = new Insn(execNothing);
+      if (n === 0) {
+        decode(cpu, eip, i);   // a fault here is the instruction's own: let it propagate
+      } else {
+        try { decode(cpu, eip, i); } catch (e) {
+          if (e instanceof CpuFault) break;   // raised again when execution gets there
+          throw e;
+        }
+      }
+      // A block stays within one page; an instruction crossing the page end runs uncached, alone.
+      if (offsetInPage + i.len > 0x1000 && n > 0) break;
+      block.insns.push(i);
+      offsetInPage += i.len;
+      eip = cpu.code32 ? (eip + i.len) | 0 : (eip + i.len) & 0xffff;
+      if (endsBlock(i) || offsetInPage >= 0x1000) break;
+      if (this.stopAt.size !== 0 && this.stopAt.has((cpu.segBase[CS] + eip) | 0)) break;
+    }
+    return block;
+  }
+
+  private track(b: Block): void {
+    const page = b.phys >>> 12;
+    let list = this.byPage.get(page);
+    if (list === undefined) { list = []; this.byPage.set(page, list); }
+    else if (list.length > 256) list = list.filter((x) => x.valid && this.isCached(x));
+    list.push(b);
+    this.byPage.set(page, list);
+    this.cpu.codePages[page] = 1;
+  }
+
+  private isCached(b: Block): boolean {
+    const slot = (b.phys ^ (b.phys >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
+    return this.blocks[slot] === b;
+  }
+
+  /** Code on `page` was written: drop its blocks. */
+  invalidatePage(page: number): void {
+    const list = this.byPage.get(page);
+    if (list !== undefined) {
+      for (const b of list) b.valid = false;
+      this.byPage.delete(page);
+    }
+    this.cpu.codePages[page] = 0;
+    this.generation++;
+    this.cpu.leaveBlock = true;   // the running block may be among them
+  }
+
+  /** Drops everything (breakpoints changed, or a mode change that alters decoding). */
+  invalidateAll(): void {
+    for (const list of this.byPage.values()) for (const b of list) b.valid = false;
+    this.byPage.clear();
+    this.cpu.codePages.fill(0);
+    this.tags.fill(-1);
+    this.blocks.fill(undefined);
+    this.generation++;
+    this.cpu.leaveBlock = true;
+  }
+}
+
+function execNothing(): void { /* replaced by decode() */ }

@@ -1,0 +1,5 @@
+import { defineOp } from '../opcodeTable';
+
+export function register(): void {
+  void defineOp;
+}
