@@ -1,20 +1,27 @@
 /**
  * The x86 port I/O space (ports 0..0xFFFF) and its dispatch to devices.
  *
- * Behaviour follows QEMU 7.2's i386 PC, checked by running a probe kernel under
- * qemu-system-i386: an unassigned port reads as all ones of the access size (0xFF,
- * 0xFFFF, 0xFFFFFFFF; softmmu/ioport.c `unassigned_io_read` returns -1) and ignores
- * writes. A device that implements narrower accesses than the CPU makes gets the access
- * split into pieces it accepts, lowest port first, little endian, as QEMU's memory core
- * does for regions with `impl.max_access_size = 1` (an `inw` from 0x20 returns IRR of the
- * master PIC in bits 0-7 and its IMR in bits 8-15).
+ * Dispatch follows what QEMU 7.2 does for IN and OUT (target/i386 calls address_space_ld*
+ * and st* on the I/O address space), established with probe kernels under qemu-system-i386:
+ *  - The whole access goes to the device owning its first port, even if it extends past the
+ *    device's window: `in eax, 0x20` gives IRR, IMR, IMR, IMR of the master PIC, because the
+ *    PIC decodes any offset but 0 as its second port.
+ *  - An access whose offset in the device's window is not a multiple of its size is refused:
+ *    it reads 0 and a write is dropped (`inw 0x21` reads 0; `outw 0xF5` does not exit), unless
+ *    the device accepts unaligned accesses (the 16550A does).
+ *  - A device that implements narrower accesses gets the access in pieces of its width at
+ *    consecutive ports, lowest first, combined little endian (`inw 0x20` = IRR | IMR << 8).
+ *  - Ports nobody owns read as all ones of the access size and ignore writes (unassigned_io_ops
+ *    returns -1); being a window from port 0, an unaligned access there reads 0 as well.
  */
 import type { AccessSize } from '../cpu/bus';
 
 export interface IoHandler {
-  /** Widest access the device implements itself; wider ones are split. Default 1. */
+  /** Widest access the device implements itself; wider ones come in pieces. Default 1. */
   readonly maxAccessSize?: AccessSize;
-  /** `port` is the absolute port number; the result is masked to `size` bytes. */
+  /** Accept accesses not aligned to their size within the window (QEMU `valid.unaligned`). */
+  readonly allowUnaligned?: boolean;
+  /** `port` is the absolute port number, possibly past the window for a wide access. */
   read(port: number, size: AccessSize): number;
   write(port: number, size: AccessSize, value: number): void;
 }
@@ -28,8 +35,6 @@ export interface PortRange {
 
 export const IO_PORT_COUNT = 0x10000;
 
-/** Byte-wide, so a wide access that is only partly unassigned is split and each byte of it
- *  reaches whichever device owns it. */
 const unassigned: IoHandler = {
   read: () => 0xff,
   write: () => {},
@@ -40,10 +45,11 @@ const SIZE_MASK = [0, 0xff, 0xffff, 0, 0xffffffff];
 export class IoBus {
   /** Registration number per port; 0 = unassigned. Typed array: no map lookups per access. */
   private readonly owner = new Uint16Array(IO_PORT_COUNT);
-  /** Per registration: handler, end of its window (exclusive) and widest access it takes. */
+  /** Per registration: handler, first port of its window, widest access, unaligned allowed. */
   private readonly handlers: IoHandler[] = [unassigned];
-  private readonly ends: number[] = [IO_PORT_COUNT];
+  private readonly bases: number[] = [0];
   private readonly widths: number[] = [1];
+  private readonly unaligned: boolean[] = [false];
 
   register(first: number, count: number, handler: IoHandler): void {
     if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 1 ||
@@ -58,8 +64,9 @@ export class IoBus {
     const id = this.handlers.length;
     if (id >= IO_PORT_COUNT) throw new Error('too many I/O port registrations');
     this.handlers.push(handler);
-    this.ends.push(first + count);
+    this.bases.push(first);
     this.widths.push(handler.maxAccessSize ?? 1);
+    this.unaligned.push(handler.allowUnaligned ?? false);
     this.owner.fill(id, first, first + count);
   }
 
@@ -71,16 +78,14 @@ export class IoBus {
   read(port: number, size: AccessSize): number {
     port &= 0xffff;
     const id = this.owner[port];
-    if (size <= this.widths[id] && port + size <= this.ends[id]) {
-      return (this.handlers[id].read(port, size) & SIZE_MASK[size]) >>> 0;
-    }
+    const handler = this.handlers[id];
+    if (size === 1) return handler.read(port, 1) & 0xff;
+    if ((port - this.bases[id]) & (size - 1) && !this.unaligned[id]) return 0;
+    const width = this.widths[id];
+    if (size <= width) return (handler.read(port, size) & SIZE_MASK[size]) >>> 0;
     let value = 0;
-    for (let done = 0; done < size;) {
-      const p = (port + done) & 0xffff;
-      const piece = this.pieceSize(p, size - done);
-      const part = this.handlers[this.owner[p]].read(p, piece) & SIZE_MASK[piece];
-      value += part * 2 ** (8 * done);
-      done += piece;
+    for (let done = 0; done < size; done += width) {
+      value += (handler.read((port + done) & 0xffff, width as AccessSize) & SIZE_MASK[width]) * 2 ** (8 * done);
     }
     return value;
   }
@@ -88,23 +93,20 @@ export class IoBus {
   write(port: number, size: AccessSize, value: number): void {
     port &= 0xffff;
     const id = this.owner[port];
-    if (size <= this.widths[id] && port + size <= this.ends[id]) {
-      this.handlers[id].write(port, size, (value & SIZE_MASK[size]) >>> 0);
+    const handler = this.handlers[id];
+    if (size === 1) {
+      handler.write(port, 1, value & 0xff);
       return;
     }
-    for (let done = 0; done < size;) {
-      const p = (port + done) & 0xffff;
-      const piece = this.pieceSize(p, size - done);
-      this.handlers[this.owner[p]].write(p, piece, ((value >>> (8 * done)) & SIZE_MASK[piece]) >>> 0);
-      done += piece;
+    if ((port - this.bases[id]) & (size - 1) && !this.unaligned[id]) return;
+    const width = this.widths[id];
+    if (size <= width) {
+      handler.write(port, size, (value & SIZE_MASK[size]) >>> 0);
+      return;
     }
-  }
-
-  /** Largest piece at `port` that the device there accepts and that stays in its window. */
-  private pieceSize(port: number, remaining: number): AccessSize {
-    const id = this.owner[port];
-    const room = Math.min(remaining, this.widths[id], this.ends[id] - port);
-    return room >= 4 ? 4 : room >= 2 ? 2 : 1;
+    for (let done = 0; done < size; done += width) {
+      handler.write((port + done) & 0xffff, width as AccessSize, ((value >>> (8 * done)) & SIZE_MASK[width]) >>> 0);
+    }
   }
 }
 

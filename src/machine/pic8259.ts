@@ -4,25 +4,25 @@
  * control registers (ELCR) at 0x4D0/0x4D1.
  *
  * Semantics are the 8259A datasheet's as QEMU 7.2 (hw/intc/i8259.c) implements them, so a
- * guest sees the same thing on both. Where the two differ, QEMU is followed and the comment
- * says so:
- *  - An edge-triggered request stays latched in IRR after its input falls again; it is
- *    cleared only by the INTA cycle (the datasheet would drop it and give IR7).
- *  - Spurious vectors come from a request that is gone (masked, cleared, or a level input
- *    that fell) by the time of INTA: base+7 of the master, or base+7 of the slave with the
- *    master's IR2 still put in service, as on the real pair.
- *  - ICW1's LTIM bit selects level triggering for all inputs of that chip (datasheet; QEMU 8.0
- *    and later do this too, 7.2 ignores the bit). ELCR bits select it per input.
- *  - 8080 mode (ICW4 bit 0 = 0) is treated as 8086 mode; buffered mode bits are ignored.
+ * guest sees the same thing on both. Where the two part ways:
+ *  - An edge-triggered request stays latched in IRR after its input falls again and is
+ *    cleared only by the INTA cycle, as in QEMU (the datasheet would drop it and give IR7).
+ *  - Spurious vectors come from a request that is gone (masked, or a level input that fell)
+ *    by the time of INTA: base+7 of the master, or base+7 of the slave with the master's IR2
+ *    put in service, as on the real pair and in QEMU.
+ *  - ICW1's LTIM bit makes all inputs of that chip level-triggered, as the datasheet says and
+ *    QEMU 8.0 and later do; QEMU 7.2 ignores it. ELCR bits select level triggering per input.
+ *  - 8080 mode (ICW4 bit 0 = 0) is treated as 8086 mode and buffered-mode bits are ignored,
+ *    as in QEMU.
  */
 import type { AccessSize } from '../cpu/bus';
 import type { IoHandler, PortRange } from './ioBus';
 
 /** One 8259A. Its INT output is `output`; the pair wires the slave's into master IR2. */
 class PicChip {
-  irr = 0;
-  imr = 0;
-  isr = 0;
+  private irr = 0;
+  private imr = 0;
+  private isr = 0;
   /** Input levels as last seen, for edge detection. */
   private inputs = 0;
   /** Rotating priority: the IR number that currently has the highest priority. */
@@ -266,10 +266,12 @@ export class Pic8259 {
   }
 }
 
+/** A0 is 0 only at the chip's first port: like QEMU, any other offset (a wide access running
+ *  past the window) decodes as A0 = 1. */
 function chipPorts(chip: PicChip, base: number): IoHandler {
   return {
-    read: (port: number, _size: AccessSize) => chip.read(port - base),
-    write: (port: number, _size: AccessSize, value: number) => chip.write(port - base, value & 0xff),
+    read: (port: number, _size: AccessSize) => chip.read(port === base ? 0 : 1),
+    write: (port: number, _size: AccessSize, value: number) => chip.write(port === base ? 0 : 1, value & 0xff),
   };
 }
 
