@@ -112,9 +112,11 @@ export class CodeCache {
 
   /** Drops everything (breakpoints changed, or a mode change that alters decoding). */
   invalidateAll(): void {
-    for (const list of this.byPage.values()) for (const b of list) b.valid = false;
+    for (const [page, list] of this.byPage) {
+      for (const b of list) b.valid = false;
+      this.cpu.codePages[page] = 0;
+    }
     this.byPage.clear();
-    this.cpu.codePages.fill(0);
     this.tags.fill(-1);
     this.blocks.fill(undefined);
     this.generation++;

@@ -47,7 +47,13 @@ export function writeFlatGdt(ram: Uint8Array): void {
 
 export function makeCpu(bus: CpuBus = new RamBus()): Cpu {
   const cpu = createCpu(bus);
-  const ram = bus.ram;
+  resetCpu(cpu);
+  return cpu;
+}
+
+/** Puts `cpu` back in the harness's start state: tables in RAM, flat ring 0, nothing halted. */
+export function resetCpu(cpu: Cpu): void {
+  const ram = cpu.bus.ram;
   writeFlatGdt(ram);
   for (let v = 0; v < 32; v++) {
     const handler = FAULT_BASE + v * 16;
@@ -59,9 +65,12 @@ export function makeCpu(bus: CpuBus = new RamBus()): Cpu {
   cpu.resetToFlatProtectedMode();
   cpu.gdtrBase = GDT_BASE; cpu.gdtrLimit = 5 * 8 - 1;
   cpu.idtrBase = IDT_BASE; cpu.idtrLimit = 32 * 8 - 1;
+  cpu.regs.fill(0);
   cpu.regs[4] = STACK_TOP;
-  return cpu;
+  cpu.code.invalidateAll();
 }
+
+let shared: Cpu | undefined;
 
 export interface SnippetState { eax?: number; ecx?: number; edx?: number; ebx?: number; esp?: number; ebp?: number; esi?: number; edi?: number; eflags?: number }
 export interface SnippetResult { eax: number; ecx: number; edx: number; ebx: number; esp: number; ebp: number; esi: number; edi: number; eflags: number; fault?: number }
@@ -76,9 +85,14 @@ export function faultVector(cpu: Cpu): number | undefined {
 }
 
 /** Runs `code` once in flat 32-bit ring 0 from its first byte to its end; values are unsigned 32-bit. */
-export function execSnippet(code: Uint8Array, state: SnippetState, cpu: Cpu = makeCpu()): SnippetResult {
+export function execSnippet(code: Uint8Array, state: SnippetState, cpu?: Cpu): SnippetResult {
+  if (cpu === undefined) {
+    shared ??= makeCpu();
+    cpu = shared;
+    resetCpu(cpu);
+  }
   cpu.bus.ram.set(code, CODE_BASE);
-  cpu.code.invalidateAll();
+  cpu.code.invalidateAll();   // the bytes were written behind the CPU's back
   NAMES.forEach((n, k) => { const v = state[n]; if (v !== undefined) cpu.regs[k] = v; });
   if (state.eflags !== undefined) {
     cpu.flags = (state.eflags & FLAGS_WRITABLE) | 2;
