@@ -148,17 +148,10 @@ export class Elf32File {
     const shentsize = this.u16(46);
     if (header.phnum > 0 && phentsize !== PHDR_SIZE) this.fail(`e_phentsize ${phentsize} is not ${PHDR_SIZE}`);
     this.checkTable('program header table', 'e_phoff', header.phoff, header.phnum, PHDR_SIZE);
-    if (header.shoff !== 0) {
-      if (shentsize !== SHDR_SIZE) this.fail(`e_shentsize ${shentsize} is not ${SHDR_SIZE}`);
-      // With 0xff00 or more sections the count and the name-table index live in section 0.
-      if (header.shnum === 0 || header.shstrndx === SHN_XINDEX) {
-        this.checkTable('section header 0', 'e_shoff', header.shoff, 1, SHDR_SIZE);
-        if (header.shnum === 0) header.shnum = this.u32(header.shoff + 20);
-        if (header.shstrndx === SHN_XINDEX) header.shstrndx = this.u32(header.shoff + 24);
-      }
-      this.checkTable('section header table', 'e_shoff', header.shoff, header.shnum, SHDR_SIZE);
-    } else {
+    if (header.shoff === 0) {
       header.shnum = 0;
+    } else if (shentsize !== SHDR_SIZE) {
+      this.fail(`e_shentsize ${shentsize} is not ${SHDR_SIZE}`);
     }
     return header;
   }
@@ -190,8 +183,17 @@ export class Elf32File {
     return headers;
   }
 
+  /** Read after the program headers, so a file cut short names the segment it lost first. */
   private readSections(): SectionHeader[] {
-    const { shoff, shnum, shstrndx } = this.header;
+    const header = this.header;
+    // With 0xff00 or more sections the count and the name-table index live in section 0.
+    if (header.shoff !== 0 && (header.shnum === 0 || header.shstrndx === SHN_XINDEX)) {
+      this.checkTable('section header 0', 'e_shoff', header.shoff, 1, SHDR_SIZE);
+      if (header.shnum === 0) header.shnum = this.u32(header.shoff + 20);
+      if (header.shstrndx === SHN_XINDEX) header.shstrndx = this.u32(header.shoff + 24);
+    }
+    const { shoff, shnum, shstrndx } = header;
+    this.checkTable('section header table', 'e_shoff', shoff, shnum, SHDR_SIZE);
     const raw: RawSection[] = [];
     for (let index = 0; index < shnum; index++) {
       const at = shoff + index * SHDR_SIZE;

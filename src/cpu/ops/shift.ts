@@ -1,5 +1,221 @@
-import { defineOp } from '../opcodeTable';
+/**
+ * Shifts and rotates (SDM Vol. 2, "RCL/RCR/ROL/ROR", "SAL/SAR/SHL/SHR", "SHLD", "SHRD"):
+ * group 2 (C0 C1 D0 D1 D2 D3) and the double-precision shifts. The count is masked to 5 bits;
+ * a masked count of 0 changes neither the operand nor a flag. Flags are set eagerly.
+ *
+ * Where the SDM leaves OF undefined (counts other than 1) the count-1 formula is applied to
+ * the whole shift, and AF (undefined for a nonzero shift count) is cleared, as QEMU does.
+ */
+import type { Cpu } from '../cpu';
+import { getCF, parityFlag, setArithFlags, setFlagBits } from '../flags';
+import { Imm, type Insn } from '../insn';
+import { defineGroup, defineOp } from '../opcodeTable';
+import { ea, getReg8, setReg16, setReg8 } from '../operands';
+import { ECX, FLAG_CF, FLAG_OF, FLAG_SF, FLAG_ZF } from '../registers';
+import { rejectLock } from './lock';
+
+/** Group 2 operations by ModR/M.reg; /6 is SAL, the same operation as SHL. */
+const enum Sh { Rol, Ror, Rcl, Rcr, Shl, Shr, Sal, Sar }
+const NAMES = ['rol', 'ror', 'rcl', 'rcr', 'shl', 'shr', 'sal', 'sar'];
+
+const CF_OF = FLAG_CF | FLAG_OF;
+
+/** SF, ZF and PF of a `size`-bit result. */
+function szp(r: number, size: number): number {
+  const m = size === 32 ? -1 : (1 << size) - 1;
+  return ((r & m) === 0 ? FLAG_ZF : 0) | ((r >>> (size - 1)) & 1 ? FLAG_SF : 0) | parityFlag(r);
+}
+
+/**
+ * `v` (the low `size` bits of the operand, zero-extended) shifted by the masked count `c`
+ * (1-31) with group-2 operation `op`; sets the flags and returns the result.
+ */
+function shift(cpu: Cpu, op: number, v: number, c: number, size: number): number {
+  const top = size - 1;
+  let r: number, cf: number;
+  switch (op) {
+    case Sh.Rol: {
+      const n = c & top;
+      r = n === 0 ? v : (v << n) | (v >>> (size - n));
+      cf = r & 1;
+      setFlagBits(cpu, CF_OF, cf | (((r >>> top) ^ cf) & 1 ? FLAG_OF : 0));
+      return r;
+    }
+    case Sh.Ror: {
+      const n = c & top;
+      r = n === 0 ? v : (v >>> n) | (v << (size - n));
+      cf = (r >>> top) & 1;
+      setFlagBits(cpu, CF_OF, cf | ((cf ^ (r >>> (top - 1))) & 1 ? FLAG_OF : 0));
+      return r;
+    }
+    case Sh.Rcl: {
+      // Through CF: a rotate of the (size + 1)-bit value CF:v, count mod 9, 17 or 33.
+      const n = size === 32 ? c : c % (size + 1);
+      const cin = getCF(cpu);
+      if (n === 0) { r = v; cf = cin; } else {
+        r = (v << n) | (cin << (n - 1)) | (n > 1 ? v >>> (size + 1 - n) : 0);
+        cf = (v >>> (size - n)) & 1;
+      }
+      setFlagBits(cpu, CF_OF, cf | (((r >>> top) ^ cf) & 1 ? FLAG_OF : 0));
+      return r;
+    }
+    case Sh.Rcr: {
+      const n = size === 32 ? c : c % (size + 1);
+      const cin = getCF(cpu);
+      // OF: MSB(DEST) XOR CF before the rotation.
+      const of = ((v >>> top) ^ cin) & 1 ? FLAG_OF : 0;
+      if (n === 0) { r = v; cf = cin; } else {
+        r = (v >>> n) | (cin << (size - n)) | (n > 1 ? v << (size + 1 - n) : 0);
+        cf = (v >>> (n - 1)) & 1;
+      }
+      setFlagBits(cpu, CF_OF, cf | of);
+      return r;
+    }
+    case Sh.Shr: {
+      r = v >>> c;
+      cf = (v >>> (c - 1)) & 1;
+      setArithFlags(cpu, cf | szp(r, size) | ((v >>> top) & 1 ? FLAG_OF : 0));
+      return r;
+    }
+    case Sh.Sar: {
+      const sv = (v << (32 - size)) >> (32 - size);
+      r = sv >> c;
+      cf = (sv >> (c - 1)) & 1;
+      setArithFlags(cpu, cf | szp(r, size));
+      return r;
+    }
+    default: { // SHL, SAL
+      r = v << c;
+      cf = ((v << (c - 1)) >>> top) & 1;
+      setArithFlags(cpu, cf | szp(r, size) | (((r >>> top) ^ cf) & 1 ? FLAG_OF : 0));
+      return r;
+    }
+  }
+}
+
+function shiftRm8(cpu: Cpu, i: Insn, count: number): void {
+  rejectLock(cpu, i);
+  const c = count & 31;
+  if (i.mem) {
+    const v = cpu.rmwRead8(i.seg, ea(cpu, i));
+    if (c !== 0) cpu.rmwWrite8(shift(cpu, i.reg, v, c, 8));
+  } else if (c !== 0) {
+    setReg8(cpu, i.rm, shift(cpu, i.reg, getReg8(cpu, i.rm), c, 8));
+  }
+}
+function shiftRm16(cpu: Cpu, i: Insn, count: number): void {
+  rejectLock(cpu, i);
+  const c = count & 31;
+  if (i.mem) {
+    const v = cpu.rmwRead16(i.seg, ea(cpu, i));
+    if (c !== 0) cpu.rmwWrite16(shift(cpu, i.reg, v, c, 16));
+  } else if (c !== 0) {
+    setReg16(cpu, i.rm, shift(cpu, i.reg, cpu.regs[i.rm] & 0xffff, c, 16));
+  }
+}
+function shiftRm32(cpu: Cpu, i: Insn, count: number): void {
+  rejectLock(cpu, i);
+  const c = count & 31;
+  if (i.mem) {
+    const v = cpu.rmwRead32(i.seg, ea(cpu, i));
+    if (c !== 0) cpu.rmwWrite32(shift(cpu, i.reg, v >>> 0, c, 32));
+  } else if (c !== 0) {
+    cpu.regs[i.rm] = shift(cpu, i.reg, cpu.regs[i.rm] >>> 0, c, 32);
+  }
+}
+
+function shiftEbIb(cpu: Cpu, i: Insn): void { shiftRm8(cpu, i, i.imm); }
+function shiftEwIb(cpu: Cpu, i: Insn): void { shiftRm16(cpu, i, i.imm); }
+function shiftEdIb(cpu: Cpu, i: Insn): void { shiftRm32(cpu, i, i.imm); }
+function shiftEb1(cpu: Cpu, i: Insn): void { shiftRm8(cpu, i, 1); }
+function shiftEw1(cpu: Cpu, i: Insn): void { shiftRm16(cpu, i, 1); }
+function shiftEd1(cpu: Cpu, i: Insn): void { shiftRm32(cpu, i, 1); }
+function shiftEbCL(cpu: Cpu, i: Insn): void { shiftRm8(cpu, i, cpu.regs[ECX]); }
+function shiftEwCL(cpu: Cpu, i: Insn): void { shiftRm16(cpu, i, cpu.regs[ECX]); }
+function shiftEdCL(cpu: Cpu, i: Insn): void { shiftRm32(cpu, i, cpu.regs[ECX]); }
+
+// ---- SHLD / SHRD ---------------------------------------------------------------------------
+
+/** CF, OF (sign change, the count-1 rule) and SF ZF PF of a double shift. */
+function doubleShiftFlags(cpu: Cpu, d: number, r: number, cf: number, size: number): void {
+  const top = size - 1;
+  setArithFlags(cpu, cf | szp(r, size) | (((r ^ d) >>> top) & 1 ? FLAG_OF : 0));
+}
+
+/**
+ * SHLD/SHRD of 16 bits with a count above 16 leave the result undefined (SDM); this follows
+ * Intel processors and QEMU, which shift the 48-bit value DEST:SRC:DEST.
+ */
+function shld16(cpu: Cpu, d: number, s: number, c: number): number {
+  let r: number, cf: number;
+  if (c <= 16) { r = (d << c) | (s >>> (16 - c)); cf = (d >>> (16 - c)) & 1; }
+  else { r = (s << (c - 16)) | (d >>> (32 - c)); cf = (s >>> (32 - c)) & 1; }
+  doubleShiftFlags(cpu, d, r, cf, 16);
+  return r;
+}
+function shrd16(cpu: Cpu, d: number, s: number, c: number): number {
+  let r: number, cf: number;
+  if (c <= 16) { r = (d >>> c) | (s << (16 - c)); cf = (d >>> (c - 1)) & 1; }
+  else { r = (s >>> (c - 16)) | (d << (32 - c)); cf = (s >>> (c - 17)) & 1; }
+  doubleShiftFlags(cpu, d, r, cf, 16);
+  return r;
+}
+function shld32(cpu: Cpu, d: number, s: number, c: number): number {
+  const r = (d << c) | (s >>> (32 - c));
+  doubleShiftFlags(cpu, d, r, (d >>> (32 - c)) & 1, 32);
+  return r;
+}
+function shrd32(cpu: Cpu, d: number, s: number, c: number): number {
+  const r = (d >>> c) | (s << (32 - c));
+  doubleShiftFlags(cpu, d, r, (d >>> (c - 1)) & 1, 32);
+  return r;
+}
+
+/** Ev,Gv with count `count`; `right` selects SHRD. */
+function dshift16(cpu: Cpu, i: Insn, count: number, right: boolean): void {
+  rejectLock(cpu, i);
+  const c = count & 31, s = cpu.regs[i.reg] & 0xffff;
+  if (i.mem) {
+    const d = cpu.rmwRead16(i.seg, ea(cpu, i));
+    if (c !== 0) cpu.rmwWrite16(right ? shrd16(cpu, d, s, c) : shld16(cpu, d, s, c));
+  } else if (c !== 0) {
+    const d = cpu.regs[i.rm] & 0xffff;
+    setReg16(cpu, i.rm, right ? shrd16(cpu, d, s, c) : shld16(cpu, d, s, c));
+  }
+}
+function dshift32(cpu: Cpu, i: Insn, count: number, right: boolean): void {
+  rejectLock(cpu, i);
+  const c = count & 31, s = cpu.regs[i.reg];
+  if (i.mem) {
+    const d = cpu.rmwRead32(i.seg, ea(cpu, i));
+    if (c !== 0) cpu.rmwWrite32(right ? shrd32(cpu, d, s, c) : shld32(cpu, d, s, c));
+  } else if (c !== 0) {
+    const d = cpu.regs[i.rm];
+    cpu.regs[i.rm] = right ? shrd32(cpu, d, s, c) : shld32(cpu, d, s, c);
+  }
+}
+
+function shldIb16(cpu: Cpu, i: Insn): void { dshift16(cpu, i, i.imm, false); }
+function shldIb32(cpu: Cpu, i: Insn): void { dshift32(cpu, i, i.imm, false); }
+function shldCL16(cpu: Cpu, i: Insn): void { dshift16(cpu, i, cpu.regs[ECX], false); }
+function shldCL32(cpu: Cpu, i: Insn): void { dshift32(cpu, i, cpu.regs[ECX], false); }
+function shrdIb16(cpu: Cpu, i: Insn): void { dshift16(cpu, i, i.imm, true); }
+function shrdIb32(cpu: Cpu, i: Insn): void { dshift32(cpu, i, i.imm, true); }
+function shrdCL16(cpu: Cpu, i: Insn): void { dshift16(cpu, i, cpu.regs[ECX], true); }
+function shrdCL32(cpu: Cpu, i: Insn): void { dshift32(cpu, i, cpu.regs[ECX], true); }
 
 export function register(): void {
-  void defineOp;
+  for (let op = 0; op < 8; op++) {
+    const name = NAMES[op];
+    defineGroup(0xc0, op, { name, imm: Imm.Ib, exec: shiftEbIb });
+    defineGroup(0xc1, op, { name, imm: Imm.Ib, exec16: shiftEwIb, exec32: shiftEdIb });
+    defineGroup(0xd0, op, { name, exec: shiftEb1 });
+    defineGroup(0xd1, op, { name, exec16: shiftEw1, exec32: shiftEd1 });
+    defineGroup(0xd2, op, { name, exec: shiftEbCL });
+    defineGroup(0xd3, op, { name, exec16: shiftEwCL, exec32: shiftEdCL });
+  }
+  defineOp(0x1a4, { name: 'shld', modrm: true, imm: Imm.Ib, exec16: shldIb16, exec32: shldIb32 });
+  defineOp(0x1a5, { name: 'shld', modrm: true, exec16: shldCL16, exec32: shldCL32 });
+  defineOp(0x1ac, { name: 'shrd', modrm: true, imm: Imm.Ib, exec16: shrdIb16, exec32: shrdIb32 });
+  defineOp(0x1ad, { name: 'shrd', modrm: true, exec16: shrdCL16, exec32: shrdCL32 });
 }

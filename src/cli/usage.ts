@@ -1,0 +1,32 @@
+/** Exit statuses of the tool itself (sysexits.h); a guest run exits with the Machine's status. */
+export const EX_USAGE = 64;
+export const EX_DATAERR = 65;
+export const EX_SOFTWARE = 70;
+
+/** Wrong command line: the message names the problem; the tool exits with EX_USAGE. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
+       vtscope --help | --version
+
+vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
+fields, or an ELF32 executable) into the emulated PC, runs it and copies what it sends to
+COM1 to stdout.
+
+Options of run:
+  --mem MIB               RAM in MiB, 2 to 3583 (default 64)
+  --max-instructions N    stop after N guest instructions
+  --json FILE             write { exitCode, haltReason, instructions, eip } to FILE
+  --cmdline STR           Multiboot command line, after the image name as QEMU passes it
+
+Exit status of run:
+  (v << 1) | 1   the guest wrote v to the isa-debug-exit port 0xF4
+  2              HLT with interrupts disabled
+  4              triple fault
+  6              the instruction budget ran out
+  8              the guest reset the machine
+  64             usage error
+  65             the image cannot be loaded
+`;
