@@ -4,6 +4,7 @@
  * (self-modifying code, a loader copying code) invalidates exactly the blocks on that page.
  */
 import type { Cpu } from './cpu';
+import type { CompiledBlock } from './blockCompiler';
 import { decode, endsBlock } from './decoder';
 import { CpuFault } from './exceptions';
 import { Insn } from './insn';
@@ -16,7 +17,15 @@ const CACHE_BITS = 16;
 export class Block {
   readonly insns: Insn[] = [];
   valid = true;
-  constructor(readonly phys: number, readonly code32: boolean) {}
+  /** Times run by the interpreter; at COMPILE_THRESHOLD it is compiled. */
+  runs = 0;
+  compiled: CompiledBlock | undefined = undefined;
+  /** The blocks that ran after this one last time (two: a branch's two ways), valid while the TLB epoch holds. */
+  nextA: Block | undefined = undefined;
+  nextB: Block | undefined = undefined;
+  nextEpoch = -1;
+  /** EIP of the first instruction: compiled code has the EIPs built in. */
+  constructor(readonly phys: number, readonly eip: number, readonly code32: boolean) {}
 }
 
 export class CodeCache {
@@ -28,6 +37,8 @@ export class CodeCache {
   /** Bumped on every invalidation, so a running block can tell it went stale. */
   generation = 0;
   decodedBlocks = 0;
+  /** Hot blocks are compiled to JavaScript (blockCompiler.ts); off, everything is interpreted. */
+  compileEnabled = true;
 
   constructor(private readonly cpu: Cpu) {}
 
@@ -39,7 +50,7 @@ export class CodeCache {
     const slot = (phys ^ (phys >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
     if (this.tags[slot] === phys) {
       const b = this.blocks[slot]!;
-      if (b.code32 === cpu.code32 && b.valid) return b;
+      if (b.code32 === cpu.code32 && b.eip === cpu.eip && b.valid) return b;
     }
     const block = this.decodeBlock(phys, lin);
     if (block.insns.length > 0 && ((lin & 0xfff) + this.blockBytes(block)) <= 0x1000) {
@@ -58,7 +69,7 @@ export class CodeCache {
 
   private decodeBlock(phys: number, lin: number): Block {
     const cpu = this.cpu;
-    const block = new Block(phys, cpu.code32);
+    const block = new Block(phys, cpu.eip, cpu.code32);
     let eip = cpu.eip;
     let offsetInPage = lin & 0xfff;
     this.decodedBlocks++;

@@ -405,7 +405,7 @@ export class Cpu {
     this.segLimit[seg] = limit >>> 0;
     this.segAR[seg] = ar;
     this.updateSegmentBounds(seg);
-    if (seg === CS) this.code32 = (ar & AR_DB) !== 0;
+    if (seg === CS) { this.code32 = (ar & AR_DB) !== 0; this.tlb.epoch++; }
     else if (seg === SS) this.stack32 = (ar & AR_DB) !== 0;
   }
 

@@ -3,6 +3,8 @@
  * exceptions they raise and external interrupts between blocks, and stops on HLT, a stop
  * request or the instruction budget.
  */
+import { COMPILE_THRESHOLD, compileBlock } from './blockCompiler';
+import type { Block } from './codeCache';
 import { StopReason, type Cpu } from './cpu';
 import { CpuFault } from './exceptions';
 import { deliverException, externalInterrupt } from './interrupts';
@@ -16,18 +18,26 @@ export function run(cpu: Cpu, budget: number): void {
   const end = cpu.icount + budget;
   cpu.stopReason = StopReason.None;
   const code = cpu.code;
+  const tlb = cpu.tlb;
+  let prev: Block | undefined;
   while (cpu.icount < end && cpu.stopReason === StopReason.None) {
     if ((cpu.flags & FLAG_IF) !== 0 && cpu.icount > cpu.inhibitUntil && cpu.bus.intrPending()) {
       externalInterrupt(cpu, cpu.bus.intrAcknowledge());
+      prev = undefined;
       continue;
     }
     if (cpu.halted) return;
     try {
-      const block = code.lookup();
+      const block = nextBlock(cpu, prev, tlb.epoch);
+      prev = block;
       const insns = block.insns;
+      cpu.leaveBlock = false;
+      if (block.compiled !== undefined && insns.length <= end - cpu.icount) {
+        block.compiled(cpu);
+        continue;
+      }
       const n = Math.min(insns.length, end - cpu.icount);
       const mask = block.code32 ? -1 : 0xffff;
-      cpu.leaveBlock = false;
       for (let k = 0; k < n; k++) {
         const i = insns[k];
         const eip = cpu.eip;
@@ -37,12 +47,33 @@ export function run(cpu: Cpu, budget: number): void {
         cpu.icount++;
         if (cpu.leaveBlock) break;
       }
+      if (++block.runs === COMPILE_THRESHOLD && block.valid && code.compileEnabled) block.compiled = compileBlock(block);
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
+      prev = undefined;
       cpu.eip = cpu.eipStart;
       deliverException(cpu);
     }
   }
+}
+
+/**
+ * The block at CS:EIP. Following the chain from the block that just ran saves the TLB and
+ * cache lookups; a chain is only trusted while the TLB epoch is unchanged.
+ */
+function nextBlock(cpu: Cpu, prev: Block | undefined, epoch: number): Block {
+  if (prev !== undefined && prev.nextEpoch === epoch) {
+    const a = prev.nextA;
+    if (a !== undefined && a.eip === cpu.eip && a.valid) return a;
+    const b = prev.nextB;
+    if (b !== undefined && b.eip === cpu.eip && b.valid) { prev.nextB = a; prev.nextA = b; return b; }
+  }
+  const block = cpu.code.lookup();
+  if (prev !== undefined && prev.valid) {
+    if (prev.nextEpoch !== epoch) { prev.nextEpoch = epoch; prev.nextB = undefined; } else prev.nextB = prev.nextA;
+    prev.nextA = block;
+  }
+  return block;
 }
 
 /** Executes exactly one instruction (or delivers one pending interrupt): the debugger's step. */

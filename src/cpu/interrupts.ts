@@ -9,7 +9,9 @@ import {
 } from './exceptions';
 import { getEflags } from './flags';
 import { CS, ESP, FLAG_AC, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, SS } from './registers';
-import { desc, descDpl, loadFromDesc, markAccessed, nullInaccessibleSegments, readDescriptor } from './segmentation';
+import {
+  desc, descDpl, descLimit, loadFromDesc, markAccessed, nullInaccessibleSegments, readDescriptor,
+} from './segmentation';
 
 /** What is being delivered: it decides the gate-DPL check and the EXT bit of error codes. */
 export const enum EventKind {
@@ -69,6 +71,9 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
       loadStackSegment(cpu, ss, dpl, ext);
       cpu.setCpl(dpl);
       cpu.regs[ESP] = esp;
+      const size = gate32 ? 4 : 2;
+      if (!stackHasRoom(cpu, (hasErrorCode ? 6 : 5) * size, size)) cpu.raiseWithCode(SS_FAULT, (ss & 0xfffc) + ext);
+      if ((offset >>> 0) > descLimit(codeLo, codeHi)) cpu.raiseWithCode(GP, ext);
       pushValue(cpu, gate32, oldSs);
       pushValue(cpu, gate32, oldEsp);
       pushValue(cpu, gate32, eflags);
@@ -83,6 +88,9 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
     }
   } else {
     if (!conforming && dpl !== cpu.cpl) cpu.raiseWithCode(GP, (sel & 0xfffc) + ext);
+    const size = gate32 ? 4 : 2;
+    if (!stackHasRoom(cpu, (hasErrorCode ? 4 : 3) * size, size)) cpu.raiseWithCode(SS_FAULT, ext);
+    if ((offset >>> 0) > descLimit(codeLo, codeHi)) cpu.raiseWithCode(GP, ext);
     try {
       pushValue(cpu, gate32, eflags);
       pushValue(cpu, gate32, oldCs);
@@ -110,6 +118,15 @@ function pushValue(cpu: Cpu, gate32: boolean, v: number): void {
   const sp = cpu.stack32 ? (cpu.regs[ESP] - size) | 0 : (cpu.regs[ESP] - size) & 0xffff;
   if (gate32) cpu.write32(SS, sp, v); else cpu.write16(SS, sp, v);
   cpu.regs[ESP] = cpu.stack32 ? sp : (cpu.regs[ESP] & ~0xffff) | sp;
+}
+
+/** Whether `bytes`, pushed in `size`-byte slots, fit below SS:ESP within the stack segment's limits. */
+export function stackHasRoom(cpu: Cpu, bytes: number, size: number): boolean {
+  for (let n = size; n <= bytes; n += size) {
+    const sp = (cpu.stack32 ? cpu.regs[ESP] - n : (cpu.regs[ESP] - n) & 0xffff) >>> 0;
+    if (sp < cpu.segLo[SS] || sp + size - 1 > cpu.segHiWrite[SS]) return false;
+  }
+  return true;
 }
 
 interface SavedSeg { sel: number; base: number; limit: number; ar: number }

@@ -17,6 +17,8 @@ export class Tlb {
   readonly entries = new Int32Array(1 << 20);
   private readonly filled = new Int32Array(TRACKED);
   private count = 0;
+  /** Bumped whenever a linear address may translate differently (flush, INVLPG, CS reload): block chains check it. */
+  epoch = 0;
 
   set(page: number, entry: number): void {
     if (this.entries[page] === 0) {
@@ -28,6 +30,7 @@ export class Tlb {
 
   /** Flushes every entry, or every non-global one. */
   flush(keepGlobal: boolean): void {
+    this.epoch++;
     const e = this.entries;
     if (this.count > TRACKED) {
       if (!keepGlobal) { e.fill(0); this.count = 0; return; }
@@ -48,5 +51,5 @@ export class Tlb {
     this.count = kept;
   }
 
-  invalidate(page: number): void { this.entries[page] = 0; }
+  invalidate(page: number): void { this.entries[page] = 0; this.epoch++; }
 }

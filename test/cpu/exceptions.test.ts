@@ -29,12 +29,14 @@ function setGate(cpu: Cpu, vector: number, sel: number, offset: number, type: nu
 }
 
 const TSS = 0x28, CONFORMING0 = 0x30, CODE0_ABSENT = 0x38;
+const DATA0_4K = 0x40;     // DPL 0, limit 0xfff
+const CODE0_64K = 0x48;    // DPL 0, limit 0xffff
 const TSS_BASE = 0x3000, KERNEL_STACK = 0x8800, USER_STACK = 0x6000;
 /** A HLT for the test's own vectors (the harness's handlers are at FAULT_BASE + 16 v). */
 const HANDLER = 0x2800;
 /** A `jmp $` reached through a conforming segment: a handler that can run at CPL 3. */
 const SPIN = 0x2900;
-const UD = 6, DF = 8, TS = 10, NP = 11, GP = 13;
+const UD = 6, DF = 8, TS = 10, NP = 11, SS_FAULT = 12, GP = 13;
 const INT_GATE = 0xe, TRAP_GATE = 0xf, INT_GATE16 = 0x6;
 
 function setTss(cpu: Cpu, ss0: number, esp0: number): void {
@@ -48,6 +50,8 @@ function setup(): Cpu {
   const cpu = makeCpu();
   setDescriptor(cpu, CONFORMING0, flatSegment(0xe, 0));
   setDescriptor(cpu, CODE0_ABSENT, flatSegment(0xa, 0, false));
+  setDescriptor(cpu, DATA0_4K, [0x0000_0fff, 0x0040_9200]);
+  setDescriptor(cpu, CODE0_64K, [0x0000_ffff, 0x0040_9a00]);
   setTss(cpu, 0x10, KERNEL_STACK);
   cpu.idtrLimit = 0x50 * 8 - 1;
   cpu.bus.ram[HANDLER] = 0xf4;
@@ -173,6 +177,48 @@ describe('interrupts from ring 3 (SDM Vol. 3A 6.12.1, figure 6-4)', () => {
     expect([cpu.eip, cpu.cpl, cpu.segSel[CS], cpu.segSel[SS]]).toEqual([SPIN, 3, CONFORMING0 | 3, 0x23]);
     expect(cpu.regs[ESP]).toBe(USER_STACK - 16);
     expect(stack(cpu, 3)).toEqual([code, CODE_BASE, 0x1b]);
+  });
+});
+
+describe('stack room and handler limit (SDM INT n: #SS(NewSS + EXT), #SS(EXT), #GP(EXT))', () => {
+  it('no room for the frame on the TSS stack raises #SS(SS0 selector)', () => {
+    const cpu = setup();
+    setTss(cpu, DATA0_4K, 0x10);   // 16 bytes below ESP0, the frame needs 20
+    setGate(cpu, 0x40, 0x08, HANDLER, INT_GATE, 3);
+    setGate(cpu, SS_FAULT, CONFORMING0, SPIN, INT_GATE, 0);
+    load(cpu, 'int 0x40');
+    enterRing3(cpu);
+    run(cpu, 10);
+    expect([cpu.eip, cpu.cpl]).toEqual([SPIN, 3]);
+    expect(stack(cpu, 2)).toEqual([DATA0_4K, CODE_BASE]);
+  });
+
+  it('no room on the current stack raises #SS(EXT): 0 for INT n, 1 when delivering the #SS itself', () => {
+    const cpu = setup();
+    setGate(cpu, 0x40, 0x08, HANDLER, INT_GATE, 3);
+    load(cpu, 'int 0x40');
+    cpu.setSegmentCache(SS, DATA0_4K, 0, 0xfff, 0x93 | AR_DB);
+    cpu.regs[ESP] = 8;
+    run(cpu, 10);
+    expect(cpu.stopReason).toBe(StopReason.TripleFault);
+    expect(cpu.stopMessage).toBe('triple fault at EIP 0x00010000: #SS(0x0) then #SS(0x1) then #DF then #SS(0x1)');
+    expect(cpu.regs[ESP]).toBe(8);
+  });
+
+  it('a gate offset beyond the handler segment limit raises #GP(0) for INT n', () => {
+    const cpu = setup();
+    setGate(cpu, 0x40, CODE0_64K, 0x10000, INT_GATE, 3);
+    load(cpu, 'int 0x40');
+    run(cpu, 10);
+    expect(fault(cpu)).toEqual({ vector: GP, code: 0 });
+  });
+
+  it('... and #GP(1) (EXT) for an exception', () => {
+    const cpu = setup();
+    setGate(cpu, UD, CODE0_64K, 0x10000, INT_GATE, 0);
+    load(cpu, 'ud2');
+    run(cpu, 10);
+    expect(fault(cpu)).toEqual({ vector: GP, code: 1 });
   });
 });
 

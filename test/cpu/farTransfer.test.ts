@@ -499,7 +499,7 @@ header:
 
 KSTACK equ 0x90000
 USTACK equ 0x80000
-OUTBUF    equ 0x200000
+OUTBUF equ 0x200000
 %define abs(l) (l - $$ + BASE)
 
 start:

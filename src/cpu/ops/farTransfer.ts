@@ -6,7 +6,7 @@
  */
 import type { Cpu } from '../cpu';
 import { GP, NP, SS_FAULT } from '../exceptions';
-import { loadStackSegment, stackFromTss } from '../interrupts';
+import { loadStackSegment, stackFromTss, stackHasRoom } from '../interrupts';
 import { Imm, type Insn } from '../insn';
 import { defineGroup, defineOp } from '../opcodeTable';
 import { ea } from '../operands';
@@ -218,11 +218,7 @@ function callGateMorePrivilege(cpu: Cpu, codeSel: number, gateEip: number, gate3
   try {
     loadStackSegment(cpu, ss, newCpl, 0);
     cpu.regs[ESP] = esp;
-    const frame = (4 + count) * size;
-    for (let n = size; n <= frame; n += size) {
-      const off = below(cpu, n) >>> 0;
-      if (off < cpu.segLo[SS] || off + size - 1 > cpu.segHiWrite[SS]) cpu.raiseWithCode(SS_FAULT, ss & 0xfffc);
-    }
+    if (!stackHasRoom(cpu, (4 + count) * size, size)) cpu.raiseWithCode(SS_FAULT, ss & 0xfffc);
     checkEip(cpu, gateEip, gateCode.limit);
     gateCode.markAccessed(cpu);
     cpu.setCpl(newCpl);

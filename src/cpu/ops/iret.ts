@@ -43,6 +43,8 @@ function setEflags(cpu: Cpu, v: number): void {
 }
 
 export function iret(cpu: Cpu, o32: boolean): void {
+  // NT = 1 asks for a return to the previous task, a hardware task switch: not supported.
+  if (cpu.protectedMode && (cpu.flags & FLAG_NT) !== 0) cpu.raiseWithCode(GP, 0);
   const size = o32 ? 4 : 2;
   const eip = o32 ? peek32(cpu, 0) : peek16(cpu, 0);
   const csSel = (o32 ? peek32(cpu, 4) : peek16(cpu, 2)) & 0xffff;
@@ -56,9 +58,7 @@ export function iret(cpu: Cpu, o32: boolean): void {
     adjustSp(cpu, 3 * size);
     return;
   }
-  // Nested-task return (NT = 1) needs a hardware task switch, and VM = 1 at CPL 0 a return
-  // to virtual-8086 mode: neither is supported.
-  if ((cpu.flags & FLAG_NT) !== 0) cpu.raiseWithCode(GP, 0);
+  // VM = 1 in the image at CPL 0 asks for a return to virtual-8086 mode: not supported.
   if (o32 && (temp & FLAG_VM) !== 0 && cpu.cpl === 0) cpu.raiseWithCode(GP, 0);
 
   checkReturnCode(cpu, csSel);
