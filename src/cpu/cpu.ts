@@ -27,6 +27,9 @@ export function arDpl(ar: number): number { return (ar >> 5) & 3; }
 /** Why `run` returned before its budget was spent. */
 export const enum StopReason { None, Halted, TripleFault, Requested, Breakpoint }
 
+/** First byte of the page after the one holding `lin`: where a page-crossing access faults (CR2). */
+function nextPage(lin: number): number { return ((lin | 0xfff) + 1) | 0; }
+
 export class Cpu {
   readonly bus: CpuBus;
   readonly ram: Uint8Array;
@@ -203,7 +206,7 @@ export class Cpu {
   /** Makes sure a write of `size` bytes at `lin` would not fault (both pages if it crosses one). */
   probeWrite(lin: number, size: number): void {
     this.physWrite(lin);
-    if ((lin & 0xfff) + size > 0x1000) this.physWrite((lin + size - 1) | 0);
+    if ((lin & 0xfff) + size > 0x1000) this.physWrite(nextPage(lin));
   }
 
   readLin8(lin: number): number {
@@ -270,13 +273,13 @@ export class Cpu {
   private readLin16Slow(lin: number): number {
     if ((lin & 0xfff) !== 0xfff) return this.readPhys(this.physRead(lin), 2);
     // Crossing a page: translate both pages before reading either.
-    const p0 = this.physRead(lin), p1 = this.physRead((lin + 1) | 0);
+    const p0 = this.physRead(lin), p1 = this.physRead(nextPage(lin));
     return this.readPhys8(p0) | (this.readPhys8(p1) << 8);
   }
 
   private readLin32Slow(lin: number): number {
     if ((lin & 0xfff) <= 0xffc) return this.readPhys(this.physRead(lin), 4);
-    const p0 = this.physRead(lin), p1 = this.physRead((lin + 3) | 0);
+    const p0 = this.physRead(lin), p1 = this.physRead(nextPage(lin));
     let v = 0;
     for (let k = 0; k < 4; k++) {
       const a = (lin + k) & 0xfff;
@@ -287,14 +290,14 @@ export class Cpu {
 
   private writeLin16Slow(lin: number, v: number): void {
     if ((lin & 0xfff) !== 0xfff) { this.writePhys(this.physWrite(lin), 2, v); return; }
-    const p0 = this.physWrite(lin), p1 = this.physWrite((lin + 1) | 0);
+    const p0 = this.physWrite(lin), p1 = this.physWrite(nextPage(lin));
     this.writePhys8(p0, v);
     this.writePhys8(p1, v >> 8);
   }
 
   private writeLin32Slow(lin: number, v: number): void {
     if ((lin & 0xfff) <= 0xffc) { this.writePhys(this.physWrite(lin), 4, v); return; }
-    const p0 = this.physWrite(lin), p1 = this.physWrite((lin + 3) | 0);
+    const p0 = this.physWrite(lin), p1 = this.physWrite(nextPage(lin));
     for (let k = 0; k < 4; k++) {
       const a = (lin + k) & 0xfff;
       this.writePhys8(a >= (lin & 0xfff) ? p0 + k : (p1 & ~0xfff) | a, v >> (8 * k));

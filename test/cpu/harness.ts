@@ -99,6 +99,7 @@ export function execSnippet(code: Uint8Array, state: SnippetState, cpu?: Cpu): S
     setArithFlags(cpu, state.eflags);
   }
   cpu.eip = CODE_BASE;
+  cpu.halted = false;
   const end = CODE_BASE + code.length;
   for (let n = 0; n < 10_000 && cpu.eip !== end && !cpu.halted; n++) run(cpu, 1);
   const out = { eflags: getEflags(cpu) >>> 0 } as SnippetResult;

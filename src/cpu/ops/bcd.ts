@@ -1,12 +1,12 @@
 /**
  * Decimal arithmetic adjustments (SDM Vol. 2, "DAA", "DAS", "AAA", "AAS", "AAM", "AAD"),
- * following the Operation sections. Flags the SDM leaves undefined: OF is cleared by DAA and
- * DAS; AAA and AAS take SF, ZF and PF from the final AL and clear OF; AAM and AAD clear CF,
- * AF and OF (as QEMU does for all of these).
+ * following the Operation sections. Flags the SDM leaves undefined are set as QEMU sets them:
+ * DAA and DAS clear OF; AAA and AAS leave OF, SF, ZF and PF unchanged; AAM and AAD clear CF,
+ * AF and OF.
  */
 import type { Cpu } from '../cpu';
 import { DE } from '../exceptions';
-import { getAF, getCF, parityFlag, setArithFlags } from '../flags';
+import { getAF, getCF, parityFlag, setArithFlags, setFlagBits } from '../flags';
 import { Imm, type Insn } from '../insn';
 import { defineOp } from '../opcodeTable';
 import { setReg16, setReg8 } from '../operands';
@@ -51,9 +51,8 @@ function aaa(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   let ax = cpu.regs[EAX] & 0xffff, adjust = 0;
   if ((ax & 0x0f) > 9 || getAF(cpu) !== 0) { ax += 0x106; adjust = FLAG_CF | FLAG_AF; }
-  ax &= 0xff0f;
-  setReg16(cpu, EAX, ax);
-  setArithFlags(cpu, adjust | szp8(ax));
+  setReg16(cpu, EAX, ax & 0xff0f);
+  setFlagBits(cpu, FLAG_CF | FLAG_AF, adjust);
 }
 
 /** AAS: AX - 6, AH - 1 and CF = AF = 1 when AL's low digit is above 9 or AF is set; AL keeps its low digit. */
@@ -61,9 +60,8 @@ function aas(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   let ax = cpu.regs[EAX] & 0xffff, adjust = 0;
   if ((ax & 0x0f) > 9 || getAF(cpu) !== 0) { ax -= 0x106; adjust = FLAG_CF | FLAG_AF; }
-  ax &= 0xff0f;
-  setReg16(cpu, EAX, ax);
-  setArithFlags(cpu, adjust | szp8(ax));
+  setReg16(cpu, EAX, ax & 0xff0f);
+  setFlagBits(cpu, FLAG_CF | FLAG_AF, adjust);
 }
 
 /** AAM imm8: AH = AL / imm8, AL = AL mod imm8; #DE when imm8 is 0. */

@@ -3,11 +3,11 @@
  * and BSR, SETcc and BSWAP.
  */
 import type { Cpu } from '../cpu';
-import { setFlagBits, testCondition } from '../flags';
+import { LazyOp, setFlagBits, setLazy, testCondition } from '../flags';
 import { Imm, type Insn } from '../insn';
 import { defineGroup, defineOp } from '../opcodeTable';
 import { ea, readRm16, readRm32, setReg16, writeRm8 } from '../operands';
-import { FLAG_CF, FLAG_ZF } from '../registers';
+import { FLAG_CF } from '../registers';
 import { rejectLock } from './lock';
 
 /** BT family operation: bits 4:3 of 0F A3/AB/B3/BB, ModR/M.reg - 4 of 0F BA. */
@@ -80,35 +80,33 @@ function btEdIb(cpu: Cpu, i: Insn): void {
 }
 
 // ---- BSF / BSR: a zero source sets ZF and leaves the destination unchanged (Intel, AMD and
-// QEMU all do; the SDM calls the destination undefined). CF OF SF AF PF are left as they were.
+// QEMU all do; the SDM calls the destination undefined). The other flags are undefined; as in
+// QEMU they are those of a logical operation on the source (CF = OF = AF = 0, SF and PF of it),
+// which also gives ZF = (source = 0).
 
 function bsf16(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   const v = readRm16(cpu, i);
-  if (v === 0) { setFlagBits(cpu, FLAG_ZF, FLAG_ZF); return; }
-  setReg16(cpu, i.reg, 31 - Math.clz32(v & -v));
-  setFlagBits(cpu, FLAG_ZF, 0);
+  setLazy(cpu, LazyOp.Logic, v, v, v, 16);
+  if (v !== 0) setReg16(cpu, i.reg, 31 - Math.clz32(v & -v));
 }
 function bsf32(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   const v = readRm32(cpu, i);
-  if (v === 0) { setFlagBits(cpu, FLAG_ZF, FLAG_ZF); return; }
-  cpu.regs[i.reg] = 31 - Math.clz32(v & -v);
-  setFlagBits(cpu, FLAG_ZF, 0);
+  setLazy(cpu, LazyOp.Logic, v, v, v, 32);
+  if (v !== 0) cpu.regs[i.reg] = 31 - Math.clz32(v & -v);
 }
 function bsr16(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   const v = readRm16(cpu, i);
-  if (v === 0) { setFlagBits(cpu, FLAG_ZF, FLAG_ZF); return; }
-  setReg16(cpu, i.reg, 31 - Math.clz32(v));
-  setFlagBits(cpu, FLAG_ZF, 0);
+  setLazy(cpu, LazyOp.Logic, v, v, v, 16);
+  if (v !== 0) setReg16(cpu, i.reg, 31 - Math.clz32(v));
 }
 function bsr32(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
   const v = readRm32(cpu, i);
-  if (v === 0) { setFlagBits(cpu, FLAG_ZF, FLAG_ZF); return; }
-  cpu.regs[i.reg] = 31 - Math.clz32(v);
-  setFlagBits(cpu, FLAG_ZF, 0);
+  setLazy(cpu, LazyOp.Logic, v, v, v, 32);
+  if (v !== 0) cpu.regs[i.reg] = 31 - Math.clz32(v);
 }
 
 /** SETcc r/m8: 1 if condition tttn (opcode low nibble) holds, else 0. */

@@ -23,7 +23,7 @@ const TYPE_CODE = 8, TYPE_CONFORMING = 4, TYPE_WRITABLE = 2;
 const CALL_GATE16 = 0x4, CALL_GATE32 = 0xc;
 
 /** A descriptor kept across further `readDescriptor` calls (which reuse `desc`). */
-export class KeptDescriptor {
+class KeptDescriptor {
   lo = 0; hi = 0; addr = 0;
   keep(): void { this.lo = desc.lo; this.hi = desc.hi; this.addr = desc.addr; }
   /** Sets the accessed bit in the table, as loading a segment register does. */

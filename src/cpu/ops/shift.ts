@@ -3,8 +3,10 @@
  * group 2 (C0 C1 D0 D1 D2 D3) and the double-precision shifts. The count is masked to 5 bits;
  * a masked count of 0 changes neither the operand nor a flag. Flags are set eagerly.
  *
- * Where the SDM leaves OF undefined (counts other than 1) the count-1 formula is applied to
- * the whole shift, and AF (undefined for a nonzero shift count) is cleared, as QEMU does.
+ * Where the SDM leaves a flag undefined this does what QEMU does, so that lockstep runs
+ * against qemu-system-i386 agree: OF for counts other than 1 extends the count-1 rule (SHL,
+ * SHLD, ROL: MSB(result) XOR CF; SHR, SAR, SHRD: the last 1-bit step's sign change; ROR:
+ * the top two bits of the result; RCL, RCR: MSB(result) XOR MSB(operand)), and AF is cleared.
  */
 import type { Cpu } from '../cpu';
 import { getCF, parityFlag, setArithFlags, setFlagBits } from '../flags';
@@ -56,25 +58,24 @@ function shift(cpu: Cpu, op: number, v: number, c: number, size: number): number
         r = (v << n) | (cin << (n - 1)) | (n > 1 ? v >>> (size + 1 - n) : 0);
         cf = (v >>> (size - n)) & 1;
       }
-      setFlagBits(cpu, CF_OF, cf | (((r >>> top) ^ cf) & 1 ? FLAG_OF : 0));
+      setFlagBits(cpu, CF_OF, cf | (((r ^ v) >>> top) & 1 ? FLAG_OF : 0));
       return r;
     }
     case Sh.Rcr: {
       const n = size === 32 ? c : c % (size + 1);
       const cin = getCF(cpu);
-      // OF: MSB(DEST) XOR CF before the rotation.
-      const of = ((v >>> top) ^ cin) & 1 ? FLAG_OF : 0;
       if (n === 0) { r = v; cf = cin; } else {
         r = (v >>> n) | (cin << (size - n)) | (n > 1 ? v << (size + 1 - n) : 0);
         cf = (v >>> (n - 1)) & 1;
       }
-      setFlagBits(cpu, CF_OF, cf | of);
+      setFlagBits(cpu, CF_OF, cf | (((r ^ v) >>> top) & 1 ? FLAG_OF : 0));
       return r;
     }
     case Sh.Shr: {
-      r = v >>> c;
-      cf = (v >>> (c - 1)) & 1;
-      setArithFlags(cpu, cf | szp(r, size) | ((v >>> top) & 1 ? FLAG_OF : 0));
+      // OF = MSB(DEST) for a count of 1; 0 otherwise.
+      const t = v >>> (c - 1);
+      r = t >>> 1;
+      setArithFlags(cpu, (t & 1) | szp(r, size) | (((t ^ r) >>> top) & 1 ? FLAG_OF : 0));
       return r;
     }
     case Sh.Sar: {
@@ -136,10 +137,9 @@ function shiftEdCL(cpu: Cpu, i: Insn): void { shiftRm32(cpu, i, cpu.regs[ECX]); 
 
 // ---- SHLD / SHRD ---------------------------------------------------------------------------
 
-/** CF, OF (sign change, the count-1 rule) and SF ZF PF of a double shift. */
-function doubleShiftFlags(cpu: Cpu, d: number, r: number, cf: number, size: number): void {
-  const top = size - 1;
-  setArithFlags(cpu, cf | szp(r, size) | (((r ^ d) >>> top) & 1 ? FLAG_OF : 0));
+/** SF ZF PF of the result, CF, and OF (already placed at its bit) of a double shift. */
+function doubleShiftFlags(cpu: Cpu, r: number, cf: number, of: number, size: number): void {
+  setArithFlags(cpu, cf | of | szp(r, size));
 }
 
 /**
@@ -150,24 +150,27 @@ function shld16(cpu: Cpu, d: number, s: number, c: number): number {
   let r: number, cf: number;
   if (c <= 16) { r = (d << c) | (s >>> (16 - c)); cf = (d >>> (16 - c)) & 1; }
   else { r = (s << (c - 16)) | (d >>> (32 - c)); cf = (s >>> (32 - c)) & 1; }
-  doubleShiftFlags(cpu, d, r, cf, 16);
+  doubleShiftFlags(cpu, r, cf, ((r >>> 15) ^ cf) & 1 ? FLAG_OF : 0, 16);
   return r;
 }
+/** As QEMU: OF compares the sign of SRC:DEST shifted by count - 1 with the result's. */
 function shrd16(cpu: Cpu, d: number, s: number, c: number): number {
-  let r: number, cf: number;
-  if (c <= 16) { r = (d >>> c) | (s << (16 - c)); cf = (d >>> (c - 1)) & 1; }
-  else { r = (s >>> (c - 16)) | (d << (32 - c)); cf = (s >>> (c - 17)) & 1; }
-  doubleShiftFlags(cpu, d, r, cf, 16);
+  const x = ((s << 16) | d) >>> 0;
+  const t = x >>> (c - 1);
+  const r = (t >>> 1) | (d << (32 - c));
+  doubleShiftFlags(cpu, r, t & 1, ((t ^ r) >>> 15) & 1 ? FLAG_OF : 0, 16);
   return r;
 }
 function shld32(cpu: Cpu, d: number, s: number, c: number): number {
   const r = (d << c) | (s >>> (32 - c));
-  doubleShiftFlags(cpu, d, r, (d >>> (32 - c)) & 1, 32);
+  const cf = (d >>> (32 - c)) & 1;
+  doubleShiftFlags(cpu, r, cf, ((r >>> 31) ^ cf) & 1 ? FLAG_OF : 0, 32);
   return r;
 }
 function shrd32(cpu: Cpu, d: number, s: number, c: number): number {
-  const r = (d >>> c) | (s << (32 - c));
-  doubleShiftFlags(cpu, d, r, (d >>> (c - 1)) & 1, 32);
+  const t = d >>> (c - 1);
+  const r = (t >>> 1) | (s << (32 - c));
+  doubleShiftFlags(cpu, r, t & 1, ((t ^ r) >>> 31) & 1 ? FLAG_OF : 0, 32);
   return r;
 }
 
