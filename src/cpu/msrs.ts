@@ -88,8 +88,10 @@ function validPatHalf(v: number): boolean {
   return true;
 }
 
-/** IA32_APIC_BASE bits other than BSP (8), global enable (11) and the base (31:12) are reserved. */
-const APIC_BASE_WRITABLE = 0xfffff000 | (1 << 8) | APIC_GLOBAL_ENABLE;
+/** IA32_APIC_BASE: BSP (8), global enable (11) and the base (31:12); the other bits are reserved. */
+const APIC_BSP = 1 << 8;
+const APIC_BASE_ADDRESS = 0xfffff000 | 0;
+const APIC_BASE_WRITABLE = APIC_BASE_ADDRESS | APIC_BSP | APIC_GLOBAL_ENABLE;
 
 const edx = (bit: number) => (m: CpuModel) => (m.featuresEdx & bit) !== 0;
 const always = () => true;
@@ -107,9 +109,10 @@ export const MSRS: readonly MsrDef[] = [
     write: (cpu, lo, hi) => {
       // Bits 63:32 lie beyond MAXPHYADDR, which is 32 without PAE or PSE-36.
       if ((lo & ~APIC_BASE_WRITABLE) !== 0 || hi !== 0) gp(cpu);
-      // A P6 APIC on the 3-wire bus, once disabled, comes back only with a reset (SDM Vol. 3A, 10.4.3).
+      // A P6 APIC on the 3-wire bus, once disabled, comes back only with a reset (SDM Vol. 3A,
+      // 10.4.3). BSP is the processor's role from reset: QEMU keeps it whatever is written.
       const enable = cpu.apicBase & lo & APIC_GLOBAL_ENABLE;
-      cpu.apicBase = (lo & ~APIC_GLOBAL_ENABLE) | enable;
+      cpu.apicBase = (lo & APIC_BASE_ADDRESS) | (cpu.apicBase & APIC_BSP) | enable;
     },
   },
   {

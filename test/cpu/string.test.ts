@@ -111,14 +111,24 @@ describe('MOVS (SDM Vol. 2, MOVS/MOVSB/MOVSW/MOVSD)', () => {
     expect(bytes(cpu, DST, 64)).toEqual(new Array(64).fill(0xff));
   });
 
-  it('REP STOSB writing over the next instruction invalidates its decoded form (self-modifying code)', () => {
-    const r = execSnippet(asm(`
-        mov edi, target
-        mov ecx, 5
-        rep stosb
-      target: mov eax, 0x12345678      ; 5 bytes, become NOPs
-    `), { eax: 0x90 });
-    expect(r.eax).toBe(0x90);
+  it('REP STOS/MOVS writing over the next instruction invalidate its decoded form (self-modifying code)', () => {
+    for (const store of ['mov eax, 0x90\n rep stosb', 'mov esi, nops\n rep movsb']) {
+      const cpu = makeCpu();
+      cpu.ram.set(asm(`
+          mov edi, target
+          mov ecx, 5
+          ${store}
+        target: mov eax, 0x12345678      ; 5 bytes, become NOPs
+          hlt
+        nops: times 5 nop
+      `), CODE_BASE);
+      cpu.code.invalidateAll();
+      cpu.eip = CODE_BASE;
+      cpu.regs[0] = 0x90;
+      run(cpu, 100);   // one call: the decoded block holding the old bytes must be dropped
+      expect(cpu.halted, store).toBe(true);
+      expect(cpu.regs[0], store).toBe(0x90);
+    }
   });
 });
 

@@ -545,7 +545,9 @@ describe('RDTSC and RDPMC', () => {
     const cpu = makeCpu();
     enterRing(cpu, 3);
     expect(run(cpu, 'rdpmc', { ecx: 0 }).fault).toBe(GP);
+    enterRing(cpu, 3);   // the fault left the CPU in the ring-0 handler
     cpu.cr4 |= CR4_PCE;
     expect(run(cpu, 'rdpmc', { ecx: 0 }).fault).toBeUndefined();
+    expect(cpu.cpl).toBe(3);
   });
 });

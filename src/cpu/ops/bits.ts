@@ -27,7 +27,8 @@ function btModify(cpu: Cpu, kind: number, v: number, b: number): number {
 
 /**
  * The bit at offset `bit` (reduced to the operand width by the caller) of a register, or of
- * the `size`-bit memory word at `wordOffset` bytes from the effective address.
+ * the memory word `wordOffset` bytes from the effective address. With 16-bit addressing the
+ * sum wraps within 64 KiB like the effective address itself (as QEMU does; the SDM is silent).
  */
 function bt16(cpu: Cpu, i: Insn, kind: number, bit: number, wordOffset: number): void {
   if (!i.mem) {

@@ -52,22 +52,21 @@ function shift(cpu: Cpu, op: number, v: number, c: number, size: number): number
     }
     case Sh.Rcl: {
       // Through CF: a rotate of the (size + 1)-bit value CF:v, count mod 9, 17 or 33.
+      // A count that is a multiple of 9 or 17 moves nothing, and (as in QEMU) sets no flag.
       const n = size === 32 ? c : c % (size + 1);
+      if (n === 0) return v;
       const cin = getCF(cpu);
-      if (n === 0) { r = v; cf = cin; } else {
-        r = (v << n) | (cin << (n - 1)) | (n > 1 ? v >>> (size + 1 - n) : 0);
-        cf = (v >>> (size - n)) & 1;
-      }
+      r = (v << n) | (cin << (n - 1)) | (n > 1 ? v >>> (size + 1 - n) : 0);
+      cf = (v >>> (size - n)) & 1;
       setFlagBits(cpu, CF_OF, cf | (((r ^ v) >>> top) & 1 ? FLAG_OF : 0));
       return r;
     }
     case Sh.Rcr: {
       const n = size === 32 ? c : c % (size + 1);
+      if (n === 0) return v;
       const cin = getCF(cpu);
-      if (n === 0) { r = v; cf = cin; } else {
-        r = (v >>> n) | (cin << (size - n)) | (n > 1 ? v << (size + 1 - n) : 0);
-        cf = (v >>> (n - 1)) & 1;
-      }
+      r = (v >>> n) | (cin << (size - n)) | (n > 1 ? v << (size + 1 - n) : 0);
+      cf = (v >>> (n - 1)) & 1;
       setFlagBits(cpu, CF_OF, cf | (((r ^ v) >>> top) & 1 ? FLAG_OF : 0));
       return r;
     }
@@ -94,6 +93,7 @@ function shift(cpu: Cpu, op: number, v: number, c: number, size: number): number
   }
 }
 
+/** A memory operand is accessed (and checked for writing) even when the masked count is 0, as in QEMU. */
 function shiftRm8(cpu: Cpu, i: Insn, count: number): void {
   rejectLock(cpu, i);
   const c = count & 31;

@@ -13,6 +13,7 @@
  * anything the fast path cannot do exactly (segment ends, device memory, overlap closer than
  * the run, elements crossing a page) goes one element at a time through the checked accessors.
  */
+import type { AccessSize } from '../bus';
 import type { Cpu } from '../cpu';
 import { LazyOp, setLazy } from '../flags';
 import { REP_E, REP_NONE, type Insn } from '../insn';
@@ -25,7 +26,7 @@ import { DS, EAX, ECX, EDI, EDX, ES, ESI, FLAG_DF } from '../registers';
 const REP_BATCH = 4096;
 
 /** One iteration; returns whether a REPE/REPNE repetition goes on (ignored otherwise). */
-type Step = (cpu: Cpu, i: Insn, size: number) => boolean;
+type Step = (cpu: Cpu, i: Insn, size: AccessSize) => boolean;
 
 function sourceSegment(i: Insn): number { return i.segOverride >= 0 ? i.segOverride : DS; }
 
@@ -73,7 +74,7 @@ function resume(cpu: Cpu): void {
 }
 
 /** Runs `step` once, or under REP as long as the counter (and the REPE/REPNE condition) allow. */
-function repeat(cpu: Cpu, i: Insn, size: number, step: Step): void {
+function repeat(cpu: Cpu, i: Insn, size: AccessSize, step: Step): void {
   if (i.rep === REP_NONE) { step(cpu, i, size); return; }
   const a32 = i.a32;
   let n = counter(cpu, a32);
@@ -88,7 +89,7 @@ function repeat(cpu: Cpu, i: Insn, size: number, step: Step): void {
 
 // ---- single iterations --------------------------------------------------------------------
 
-function movsStep(cpu: Cpu, i: Insn, size: number): boolean {
+function movsStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   const a32 = i.a32, d = stride(cpu, size);
   const v = read(cpu, sourceSegment(i), index(cpu, ESI, a32), size);
   write(cpu, ES, index(cpu, EDI, a32), size, v);
@@ -98,7 +99,7 @@ function movsStep(cpu: Cpu, i: Insn, size: number): boolean {
 }
 
 /** CMPS compares source with destination as CMP [ESI], [EDI] would. */
-function cmpsStep(cpu: Cpu, i: Insn, size: number): boolean {
+function cmpsStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   const a32 = i.a32, d = stride(cpu, size);
   const a = read(cpu, sourceSegment(i), index(cpu, ESI, a32), size);
   const b = read(cpu, ES, index(cpu, EDI, a32), size);
@@ -109,7 +110,7 @@ function cmpsStep(cpu: Cpu, i: Insn, size: number): boolean {
   return isZero(res, size) === (i.rep === REP_E);
 }
 
-function scasStep(cpu: Cpu, i: Insn, size: number): boolean {
+function scasStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   const a32 = i.a32;
   const a = accumulator(cpu, size);
   const b = read(cpu, ES, index(cpu, EDI, a32), size);
@@ -119,31 +120,31 @@ function scasStep(cpu: Cpu, i: Insn, size: number): boolean {
   return isZero(res, size) === (i.rep === REP_E);
 }
 
-function stosStep(cpu: Cpu, i: Insn, size: number): boolean {
+function stosStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   write(cpu, ES, index(cpu, EDI, i.a32), size, cpu.regs[EAX]);
   advance(cpu, EDI, stride(cpu, size), i.a32);
   return true;
 }
 
-function lodsStep(cpu: Cpu, i: Insn, size: number): boolean {
+function lodsStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   setAccumulator(cpu, size, read(cpu, sourceSegment(i), index(cpu, ESI, i.a32), size));
   advance(cpu, ESI, stride(cpu, size), i.a32);
   return true;
 }
 
 /** INS: the destination is checked for a write before the port is read, so a fault loses no input. */
-function insStep(cpu: Cpu, i: Insn, size: number): boolean {
+function insStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   const lin = cpu.linWrite(ES, index(cpu, EDI, i.a32), size);
   cpu.probeWrite(lin, size);
-  const v = cpu.bus.ioRead(cpu.regs[EDX] & 0xffff, size as 1 | 2 | 4);
+  const v = cpu.bus.ioRead(cpu.regs[EDX] & 0xffff, size);
   if (size === 1) cpu.writeLin8(lin, v); else if (size === 2) cpu.writeLin16(lin, v); else cpu.writeLin32(lin, v);
   advance(cpu, EDI, stride(cpu, size), i.a32);
   return true;
 }
 
-function outsStep(cpu: Cpu, i: Insn, size: number): boolean {
+function outsStep(cpu: Cpu, i: Insn, size: AccessSize): boolean {
   const v = read(cpu, sourceSegment(i), index(cpu, ESI, i.a32), size);
-  cpu.bus.ioWrite(cpu.regs[EDX] & 0xffff, size as 1 | 2 | 4, size === 4 ? v >>> 0 : v);
+  cpu.bus.ioWrite(cpu.regs[EDX] & 0xffff, size, size === 4 ? v >>> 0 : v);
   advance(cpu, ESI, stride(cpu, size), i.a32);
   return true;
 }
@@ -161,7 +162,7 @@ function span(cpu: Cpu, seg: number, hi: number, off: number, a32: boolean, lin:
 }
 
 /** Copies up to `max` elements forward within one source and one destination page; returns how many (0: take the slow path). */
-function movsBulk(cpu: Cpu, i: Insn, size: number, max: number): number {
+function movsBulk(cpu: Cpu, i: Insn, size: AccessSize, max: number): number {
   const a32 = i.a32, seg = sourceSegment(i);
   const si = index(cpu, ESI, a32) >>> 0, di = index(cpu, EDI, a32) >>> 0;
   const linS = (cpu.segBase[seg] + si) | 0, linD = (cpu.segBase[ES] + di) | 0;
@@ -187,7 +188,7 @@ function movsBulk(cpu: Cpu, i: Insn, size: number, max: number): number {
 }
 
 /** Fills up to `max` elements forward within one page; returns how many (0: take the slow path). */
-function stosBulk(cpu: Cpu, i: Insn, size: number, max: number): number {
+function stosBulk(cpu: Cpu, i: Insn, size: AccessSize, max: number): number {
   const a32 = i.a32;
   const di = index(cpu, EDI, a32) >>> 0;
   const linD = (cpu.segBase[ES] + di) | 0;
@@ -206,10 +207,10 @@ function stosBulk(cpu: Cpu, i: Insn, size: number, max: number): number {
   return n;
 }
 
-type Bulk = (cpu: Cpu, i: Insn, size: number, max: number) => number;
+type Bulk = (cpu: Cpu, i: Insn, size: AccessSize, max: number) => number;
 
 /** REP MOVS/STOS: bulk runs when going forward, single checked steps where a run cannot go. */
-function repeatBulk(cpu: Cpu, i: Insn, size: number, step: Step, bulk: Bulk): void {
+function repeatBulk(cpu: Cpu, i: Insn, size: AccessSize, step: Step, bulk: Bulk): void {
   if (i.rep === REP_NONE || (cpu.flags & FLAG_DF) !== 0) { repeat(cpu, i, size, step); return; }
   const a32 = i.a32;
   let n = counter(cpu, a32);
@@ -227,7 +228,7 @@ function repeatBulk(cpu: Cpu, i: Insn, size: number, step: Step, bulk: Bulk): vo
 // ---- port string instructions ------------------------------------------------------------
 
 /** INS/OUTS check the port once per execution, and not at all when a REP has nothing to do. */
-function portString(cpu: Cpu, i: Insn, size: number, step: Step): void {
+function portString(cpu: Cpu, i: Insn, size: AccessSize, step: Step): void {
   if (i.rep !== REP_NONE && counter(cpu, i.a32) === 0) return;
   checkIoPermission(cpu, cpu.regs[EDX] & 0xffff, size);
   repeat(cpu, i, size, step);
@@ -256,7 +257,7 @@ export function register(): void {
   defineOp(0x6c, { name: 'ins', exec: (cpu, i) => portString(cpu, i, 1, insStep) });
   defineOp(0x6d, { name: 'ins', exec16: (cpu, i) => portString(cpu, i, 2, insStep), exec32: (cpu, i) => portString(cpu, i, 4, insStep) });
   // A device may raise an interrupt or stop the run on a write: the block ends after OUTS.
-  const outs = (cpu: Cpu, i: Insn, size: number): void => { portString(cpu, i, size, outsStep); cpu.leaveBlock = true; };
+  const outs = (cpu: Cpu, i: Insn, size: AccessSize): void => { portString(cpu, i, size, outsStep); cpu.leaveBlock = true; };
   defineOp(0x6e, { name: 'outs', exec: (cpu, i) => outs(cpu, i, 1) });
   defineOp(0x6f, { name: 'outs', exec16: (cpu, i) => outs(cpu, i, 2), exec32: (cpu, i) => outs(cpu, i, 4) });
 }
