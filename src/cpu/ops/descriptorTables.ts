@@ -190,7 +190,7 @@ function verw(cpu: Cpu, i: Insn): void {
 }
 
 /** System descriptor types LAR accepts: TSSs (1 3 9 B), LDT (2), call gates (4 C), task gate (5). */
-const LAR_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x4) | (1 << 0x5) | (1 << 0x9) | (1 << 0xb) | (1 << 0xc);
+const LAR_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x4) | (1 << 0x5) | (1 << 0x9) | (1 << 0xb) | (1 << 0xc) | (1 << 0xe);
 /** LSL accepts only the system descriptors that have a limit: TSSs and the LDT. */
 const LSL_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x9) | (1 << 0xb);
 

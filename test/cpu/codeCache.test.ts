@@ -1,0 +1,74 @@
+/**
+ * Decoded and compiled code blocks must follow writes to code (SDM Vol. 3A, 11.6: self-modifying
+ * code — a write to a code location that is later executed takes effect, even for an
+ * instruction already fetched and decoded).
+ */
+import { describe, expect, it } from 'vitest';
+import { COMPILE_THRESHOLD } from '../../src/cpu/blockCompiler';
+import { nasm } from '../support/nasm';
+import { CODE_BASE, execSnippet, makeCpu } from './harness';
+
+function run(source: string, compile = true) {
+  const cpu = makeCpu();
+  cpu.code.compileEnabled = compile;
+  const code = nasm(`bits 32\norg 0x${CODE_BASE.toString(16)}\n${source}`);
+  return execSnippet(code, {}, cpu);
+}
+
+describe('self-modifying code', () => {
+  // A loop that rewrites the immediate of `add eax, imm32` in a routine it has already run many
+  // times (so the routine's block is decoded, cached and compiled): iteration k adds k.
+  const patchLoop = `
+    xor eax, eax
+    xor ecx, ecx
+  again:
+    mov [patch + 1], ecx      ; the imm32 of "add eax, imm32" (05 id)
+    call patch
+    inc ecx
+    cmp ecx, ${4 * COMPILE_THRESHOLD}
+    jne again
+    jmp done
+  patch:
+    add eax, 0x11111111
+    ret
+  done:
+  `;
+  const n = 4 * COMPILE_THRESHOLD;
+  const expected = (n * (n - 1)) / 2;
+
+  it('a rewritten immediate takes effect in a hot (compiled) block', () => {
+    expect(run(patchLoop).eax).toBe(expected);
+  });
+
+  it('and in the interpreter alone', () => {
+    expect(run(patchLoop, false).eax).toBe(expected);
+  });
+
+  it('a write to the next instruction of the running block takes effect', () => {
+    // The nop after the store is in the same straight-line block; the store turns it into inc eax.
+    const r = run(`
+      xor eax, eax
+      mov byte [target], 0x40   ; 40 = inc eax
+    target:
+      nop
+      inc eax
+    `);
+    expect(r.eax).toBe(2);
+  });
+
+  it('a write to the running compiled block ends it before the next instruction', () => {
+    // Each pass first restores a nop, then overwrites it with inc eax before reaching it.
+    const r = run(`
+      xor eax, eax
+      mov ecx, ${4 * COMPILE_THRESHOLD}
+    again:
+      mov byte [target], 0x90   ; nop
+      mov byte [target], 0x40   ; inc eax
+    target:
+      nop
+      dec ecx
+      jnz again
+    `);
+    expect(r.eax).toBe(4 * COMPILE_THRESHOLD);
+  });
+});
