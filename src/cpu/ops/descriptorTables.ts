@@ -147,7 +147,7 @@ function ltr(cpu: Cpu, i: Insn): void {
   const sel = systemSelector(cpu, i);
   if ((sel & ~3) === 0) cpu.raiseWithCode(GP, 0);
   readSystemDescriptor(cpu, sel, TSS16_AVAILABLE, TSS32_AVAILABLE);
-  const busy = desc.hi | DESC_TSS_BUSY;
+  const busy = desc.hi;
   cpu.writeSys32((desc.addr + 4) | 0, busy);
   cpu.trSel = sel;
   cpu.trBase = descBase(desc.lo, busy);
@@ -190,7 +190,7 @@ function verw(cpu: Cpu, i: Insn): void {
 }
 
 /** System descriptor types LAR accepts: TSSs (1 3 9 B), LDT (2), call gates (4 C), task gate (5). */
-const LAR_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x4) | (1 << 0x5) | (1 << 0x9) | (1 << 0xb) | (1 << 0xc) | (1 << 0xe);
+const LAR_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x4) | (1 << 0x5) | (1 << 0x9) | (1 << 0xb) | (1 << 0xc);
 /** LSL accepts only the system descriptors that have a limit: TSSs and the LDT. */
 const LSL_SYSTEM_TYPES = (1 << 0x1) | (1 << 0x2) | (1 << 0x3) | (1 << 0x9) | (1 << 0xb);
 
