@@ -20,9 +20,13 @@ export function run(cpu: Cpu, budget: number): void {
   const code = cpu.code;
   const tlb = cpu.tlb;
   let prev: Block | undefined;
-  while (cpu.icount < end && cpu.stopReason === StopReason.None) {
+  // Exception deliveries count against the budget too, so a guest in which every instruction
+  // faults still returns control (pause must always work).
+  let events = 0;
+  while (cpu.icount + events < end && cpu.stopReason === StopReason.None) {
     if ((cpu.flags & FLAG_IF) !== 0 && cpu.icount > cpu.inhibitUntil && cpu.bus.intrPending()) {
       externalInterrupt(cpu, cpu.bus.intrAcknowledge());
+      events++;
       prev = undefined;
       continue;
     }
@@ -32,11 +36,11 @@ export function run(cpu: Cpu, budget: number): void {
       prev = block;
       const insns = block.insns;
       cpu.leaveBlock = false;
-      if (block.compiled !== undefined && insns.length <= end - cpu.icount) {
+      if (block.compiled !== undefined && insns.length <= end - cpu.icount - events) {
         block.compiled(cpu);
         continue;
       }
-      const n = Math.min(insns.length, end - cpu.icount);
+      const n = Math.min(insns.length, end - cpu.icount - events);
       const mask = block.code32 ? -1 : 0xffff;
       for (let k = 0; k < n; k++) {
         const i = insns[k];
@@ -51,6 +55,7 @@ export function run(cpu: Cpu, budget: number): void {
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       prev = undefined;
+      events++;
       cpu.eip = cpu.eipStart;
       deliverException(cpu);
     }

@@ -76,7 +76,7 @@ const TWO_32 = 0x1_0000_0000;
 export function readTsc(cpu: Cpu, out: MsrValue): void {
   const t = cpu.icount + cpu.tscOffset;
   out.hi = Math.floor(t / TWO_32) | 0;
-  out.lo = (t % TWO_32) | 0;
+  out.lo = t | 0;   // ToInt32 takes the value modulo 2^32
 }
 
 /** PAT memory types 2 and 3 and anything above 7 are reserved (SDM Vol. 3A, 11.12.2). */

@@ -20,7 +20,7 @@ export interface MachineOptions {
   memoryMiB?: number;
 }
 
-export type HaltReason = 'exit' | 'halt' | 'triple-fault' | 'max-instructions' | 'reset';
+export type HaltReason = 'exit' | 'halt' | 'triple-fault' | 'exception-loop' | 'max-instructions' | 'reset';
 
 export interface RunResult {
   haltReason: HaltReason;
@@ -166,8 +166,15 @@ export class Machine implements CpuBus {
     const cpu = this.cpu;
     if (budget <= 0) return this.finish('max-instructions');
     const untilEvent = Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION);
-    runCpu(cpu, Math.max(1, Math.min(budget, SLICE, untilEvent)));
+    const before = cpu.icount;
+    const steps = Math.max(1, Math.min(budget, SLICE, untilEvent));
+    runCpu(cpu, steps);
     this.syncDevices();
+    // A whole slice of exception deliveries without one instruction completing: the guest is
+    // stuck (an exception handler that faults itself) and would spin forever.
+    if (steps === SLICE && cpu.icount === before && !cpu.halted && cpu.stopReason === StopReason.None) {
+      return this.finish('exception-loop');
+    }
     if (this.exitStatus >= 0) return this.finish('exit');
     if (this.resetRequested) return this.finish('reset');
     if (cpu.stopReason === StopReason.TripleFault) return this.finish('triple-fault');
@@ -206,6 +213,10 @@ export class Machine implements CpuBus {
       case 'triple-fault':
         exitCode = EXIT_TRIPLE_FAULT;
         message = cpu.stopMessage;
+        break;
+      case 'exception-loop':
+        exitCode = EXIT_TRIPLE_FAULT;
+        message = `exception loop ${at}: ${cpu.faultChain[cpu.faultChain.length - 1] ?? 'an exception'} delivered over and over without any instruction completing`;
         break;
       case 'reset':
         exitCode = EXIT_RESET;

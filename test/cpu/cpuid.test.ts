@@ -150,7 +150,8 @@ describe('CPUID of the qemu32 model', () => {
     expect(QUERIES.map(([l, s]) => `${hex(l)} ${hex(s)}`)).toEqual([...recorded.keys()]);
   });
 
-  it.each(QUERIES)('leaf %#x subleaf %i equals QEMU\'s, bit for bit except the documented leaf-1 features', (leaf, sub) => {
+  const cases = QUERIES.map(([leaf, sub]) => ({ leaf, sub, name: `${hex(leaf)}H subleaf ${sub}` }));
+  it.each(cases)('leaf $name equals QEMU\'s, bit for bit except the documented leaf-1 features', ({ leaf, sub }) => {
     const cpu = makeCpu();
     const ours = vtscopeCpuid(cpu, leaf, sub);
     const qemu = recorded.get(`${hex(leaf)} ${hex(sub)}`)!;

@@ -183,10 +183,11 @@ function mapFirst4MiB(cpu: Cpu, { notPresent = [] as number[] } = {}): void {
 // ---------------------------------------------------------------- privilege
 
 describe('privileged and sensitive-but-unprivileged instructions', () => {
-  const privileged: [string, string][] = [
-    ['LGDT', `lgdt [${DATA}]`], ['LIDT', `lidt [${DATA}]`], ['LLDT', 'lldt ax'], ['LTR', 'ltr ax'],
+  const privileged = [
+    { name: 'LGDT', insn: `lgdt [${DATA}]` }, { name: 'LIDT', insn: `lidt [${DATA}]` },
+    { name: 'LLDT', insn: 'lldt ax' }, { name: 'LTR', insn: 'ltr ax' },
   ];
-  it.each(privileged)('%s at CPL 3 and CPL 1 raises #GP(0) with nothing changed — SDM Vol. 2 %s protected-mode exceptions: "#GP(0) if the current privilege level is not 0"', (_name, insn) => {
+  it.each(privileged)('$name at CPL 3 and CPL 1 raises #GP(0) with nothing changed — SDM Vol. 2 $name protected-mode exceptions: "#GP(0) if the current privilege level is not 0"', ({ insn }) => {
     for (const cpl of [3, 1] as const) {
       const cpu = makeCpu();
       cpu.writePhys32(DATA, 0xffff); cpu.writePhys32(DATA + 2, 0x5555);
@@ -390,10 +391,11 @@ describe('ARPL', () => {
     { dest: 0x0013, src: 0x0010, result: 0x0013, zf: 0 },
     { dest: 0x0011, src: 0x0012, result: 0x0012, zf: 1 },
     { dest: 0x0012, src: 0x0012, result: 0x0012, zf: 0 },
-  ])('ARPL $dest, $src gives $result and ZF = $zf (SDM Vol. 2 ARPL: raise the destination RPL if lower)', ({ dest, src, result, zf }) => {
-    const r = run(makeCpu(), 'arpl ax, bx', { eax: 0xabcd0000 | dest, ebx: src });
-    expect([r.eax, r.eflags & FLAG_ZF]).toEqual([(0xabcd0000 | result) >>> 0, zf ? FLAG_ZF : 0]);
-  });
+  ].map((c) => ({ ...c, name: `${c.dest.toString(16)}H, ${c.src.toString(16)}H gives ${c.result.toString(16)}H and ZF = ${c.zf}` })))(
+    'ARPL $name (SDM Vol. 2 ARPL: raise the destination RPL if lower)', ({ dest, src, result, zf }) => {
+      const r = run(makeCpu(), 'arpl ax, bx', { eax: 0xabcd0000 | dest, ebx: src });
+      expect([r.eax, r.eflags & FLAG_ZF]).toEqual([(0xabcd0000 | result) >>> 0, zf ? FLAG_ZF : 0]);
+    });
 
   it('ARPL with a memory destination rewrites the word', () => {
     const cpu = makeCpu();

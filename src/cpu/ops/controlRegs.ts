@@ -56,7 +56,8 @@ const CR4_BY_FEATURE: readonly [edx: number, ecx: number, cr4: number][] = [
 /** The CR4 bits software may set on `model`; PCE has no CPUID flag of its own: every P6 has RDPMC. */
 export function cr4Writable(model: CpuModel): number {
   let bits = CR4_PCE;
-  for (const [edx, ecx, cr4] of CR4_BY_FEATURE) {
+  for (let k = 0; k < CR4_BY_FEATURE.length; k++) {
+    const [edx, ecx, cr4] = CR4_BY_FEATURE[k];
     if ((model.featuresEdx & edx) !== 0 || (model.featuresEcx & ecx) !== 0) bits |= cr4;
   }
   return bits;

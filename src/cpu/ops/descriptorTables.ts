@@ -147,7 +147,7 @@ function ltr(cpu: Cpu, i: Insn): void {
   const sel = systemSelector(cpu, i);
   if ((sel & ~3) === 0) cpu.raiseWithCode(GP, 0);
   readSystemDescriptor(cpu, sel, TSS16_AVAILABLE, TSS32_AVAILABLE);
-  const busy = desc.hi;
+  const busy = desc.hi | DESC_TSS_BUSY;
   cpu.writeSys32((desc.addr + 4) | 0, busy);
   cpu.trSel = sel;
   cpu.trBase = descBase(desc.lo, busy);
