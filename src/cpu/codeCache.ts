@@ -32,7 +32,7 @@ export class CodeCache {
   private readonly tags = new Int32Array(1 << CACHE_BITS).fill(-1);
   private readonly blocks: (Block | undefined)[] = new Array(1 << CACHE_BITS);
   private readonly byPage = new Map<number, Block[]>();
-  /** Linear addresses the decoder must start a new instruction at and stop before (breakpoints). */
+  /** Linear addresses of instruction breakpoints: blocks end before them and the run loop stops there. */
   readonly stopAt = new Set<number>();
   /** Bumped on every invalidation, so a running block can tell it went stale. */
   generation = 0;
@@ -119,6 +119,13 @@ export class CodeCache {
     this.cpu.codePages[page] = 0;
     this.generation++;
     this.cpu.leaveBlock = true;   // the running block may be among them
+  }
+
+  /** Replaces the instruction breakpoints (linear addresses); blocks are re-cut around them. */
+  setBreakpoints(linear: Iterable<number>): void {
+    this.stopAt.clear();
+    for (const a of linear) this.stopAt.add(a | 0);
+    this.invalidateAll();
   }
 
   /** Drops everything (breakpoints changed, or a mode change that alters decoding). */

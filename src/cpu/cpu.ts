@@ -96,6 +96,8 @@ export class Cpu {
   leaveBlock = false;
   stopReason = StopReason.None;
   stopMessage = '';
+  /** A breakpoint at EIP is not taken while `icount` equals this: set it to resume from a breakpoint. */
+  resumeIcount = -1;
 
   readonly tlb = new Tlb();
   /** Permission bits a TLB entry needs for the fast path at the current CPL. */

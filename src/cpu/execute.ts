@@ -8,7 +8,7 @@ import type { Block } from './codeCache';
 import { StopReason, type Cpu } from './cpu';
 import { CpuFault } from './exceptions';
 import { deliverException, externalInterrupt } from './interrupts';
-import { FLAG_IF } from './registers';
+import { CS, FLAG_IF } from './registers';
 
 /**
  * Runs at most `budget` instructions. Returns early when the CPU halts (HLT: the caller
@@ -31,6 +31,10 @@ export function run(cpu: Cpu, budget: number): void {
       continue;
     }
     if (cpu.halted) return;
+    if (code.stopAt.size !== 0 && cpu.icount !== cpu.resumeIcount && code.stopAt.has((cpu.segBase[CS] + cpu.eip) | 0)) {
+      cpu.requestStop(StopReason.Breakpoint);
+      return;
+    }
     try {
       const block = nextBlock(cpu, prev, tlb.epoch);
       prev = block;

@@ -72,3 +72,27 @@ describe('self-modifying code', () => {
     expect(r.eax).toBe(4 * COMPILE_THRESHOLD);
   });
 });
+
+describe('instruction breakpoints', () => {
+  it('stop before the instruction at the address, inside a hot loop too, and resume past it once', async () => {
+    const { run: runCpu } = await import('../../src/cpu/execute');
+    const { StopReason } = await import('../../src/cpu/cpu');
+    const cpu = makeCpu();
+    const code = nasm(`bits 32\norg 0x${CODE_BASE.toString(16)}\n xor eax, eax\nagain: inc eax\nhere: add ebx, eax\n cmp eax, 100\n jne again\n hlt`);
+    cpu.bus.ram.set(code, CODE_BASE);
+    cpu.eip = CODE_BASE;
+    const bp = CODE_BASE + 2 + 1;   // after xor eax,eax (2 bytes) and inc eax (1 byte)
+    cpu.code.setBreakpoints([bp]);
+    const hits: number[] = [];
+    for (let n = 0; n < 1000 && !cpu.halted; n++) {
+      runCpu(cpu, 1_000_000);
+      if (cpu.stopReason === StopReason.Breakpoint) {
+        expect(cpu.eip).toBe(bp);
+        hits.push(cpu.regs[0]);
+        cpu.resumeIcount = cpu.icount;
+      }
+    }
+    expect(hits).toEqual(Array.from({ length: 100 }, (_, k) => k + 1));
+    expect(cpu.regs[3]).toBe(5050);
+  });
+});

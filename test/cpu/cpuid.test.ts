@@ -185,6 +185,21 @@ describe('CPUID of the qemu32 model', () => {
     expect(cpu.cpl).toBe(3);
   });
 
+  it('the same kernel on vtscope\'s machine prints the recording, but for the documented leaf-1 bits', async () => {
+    // Imported here so that the rest of this file does not depend on the machine.
+    const { Machine } = await import('../../src/machine/machine');
+    const machine = new Machine({ memoryMiB: 64 });
+    const serial: number[] = [];
+    machine.onSerialOutput = (byte) => serial.push(byte);
+    machine.load(probeKernel(), { fileName: 'cpuid-probe.bin' });
+    const result = machine.run({ maxInstructions: 10_000_000 });
+    expect(result.exitCode, result.message).toBe(1);
+    const leaf1 = recorded.get('00000001 00000000')!;
+    const expected = QEMU_72.replace(line(1, 0, leaf1),
+      line(1, 0, [leaf1[0], leaf1[1], leaf1[2] & ~LEAF1_ECX_LEFT_OUT, leaf1[3] & ~LEAF1_EDX_LEFT_OUT]));
+    expect(Buffer.from(serial).toString('latin1').trim()).toBe(expected);
+  });
+
   const hasQemu = qemuAvailable();
   it.skipIf(!hasQemu)(`qemu-system-i386 -cpu qemu32 still prints the recording${hasQemu ? '' : ' [skipped: no qemu-system-i386]'}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vtscope-cpuid-'));

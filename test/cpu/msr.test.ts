@@ -191,6 +191,17 @@ describe('MSRs against QEMU 7.2 qemu32', () => {
     expect(vtscopeTranscript()).toBe(QEMU_72);
   });
 
+  it('the QEMU kernel itself, run on vtscope\'s machine, prints the recording', async () => {
+    const { Machine } = await import('../../src/machine/machine');
+    const machine = new Machine({ memoryMiB: 64 });
+    const serial: number[] = [];
+    machine.onSerialOutput = (byte) => serial.push(byte);
+    machine.load(probeKernel(), { fileName: 'msr-probe.bin' });
+    const result = machine.run({ maxInstructions: 10_000_000 });
+    expect(result.exitCode, result.message).toBe(1);
+    expect(Buffer.from(serial).toString('latin1').trim()).toBe(QEMU_72);
+  });
+
   const hasQemu = qemuAvailable();
   it.skipIf(!hasQemu)(`qemu-system-i386 still prints the recording${hasQemu ? '' : ' [skipped: no qemu-system-i386]'}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vtscope-msr-'));

@@ -17,8 +17,8 @@ const FLAT_CODE = 0xb | AR_S | AR_P | AR_DB | AR_G;
 const FLAT_DATA = 0x3 | AR_S | AR_P | AR_DB | AR_G;
 const FLAT_LIMIT = 0xffff_ffff;
 
-/** #UD without the SEP feature; #GP(0) in real mode or while IA32_SYSENTER_CS[15:2] is 0. */
-function checkSysenterCs(cpu: Cpu, i: Insn): number {
+/** IA32_SYSENTER_CS, after the shared checks: #UD without SEP, #GP(0) in real mode or while bits 15:2 are 0. */
+function sysenterSelector(cpu: Cpu, i: Insn): number {
   rejectLock(cpu, i);
   if ((cpu.model.featuresEdx & CPUID_EDX_SEP) === 0) cpu.raise(UD);
   const cs = cpu.sysenterCs & 0xffff;
@@ -28,7 +28,7 @@ function checkSysenterCs(cpu: Cpu, i: Insn): number {
 
 /** SYSENTER: ring 0 at IA32_SYSENTER_EIP with ESP = IA32_SYSENTER_ESP; VM, IF and RF are cleared. */
 function sysenter(cpu: Cpu, i: Insn): void {
-  const cs = checkSysenterCs(cpu, i) & 0xfffc;
+  const cs = sysenterSelector(cpu, i) & 0xfffc;
   cpu.flags &= ~(FLAG_VM | FLAG_IF | FLAG_RF);
   cpu.setSegmentCache(CS, cs, 0, FLAT_LIMIT, FLAT_CODE);
   cpu.setSegmentCache(SS, cs + 8, 0, FLAT_LIMIT, FLAT_DATA);
@@ -39,7 +39,7 @@ function sysenter(cpu: Cpu, i: Insn): void {
 
 /** SYSEXIT (CPL 0 only): ring 3 at EDX with ESP = ECX. */
 function sysexit(cpu: Cpu, i: Insn): void {
-  const base = checkSysenterCs(cpu, i);
+  const base = sysenterSelector(cpu, i);
   if (cpu.cpl !== 0) cpu.raiseWithCode(GP, 0);
   const cs = ((base + 16) | 3) & 0xffff;
   cpu.setSegmentCache(CS, cs, 0, FLAT_LIMIT, FLAT_CODE | (3 << 5));
