@@ -14,6 +14,7 @@ import { TLB_DEVICE, TLB_SUP_WRITE, TLB_USER_READ, TLB_USER_WRITE, TLB_VALID, Tl
 import type { CodeCache } from './codeCache';
 import type { CpuModel } from './cpuid';
 import { QEMU32 } from './cpuid';
+import { MsrBank } from './msrs';
 
 /** Access rights as the VMCS stores them (SDM Vol. 3C, 24.4.1): type, S, DPL, P, AVL, D/B, G, unusable. */
 export const AR_TYPE_ACCESSED = 1;
@@ -86,6 +87,7 @@ export class Cpu {
   /** Added to the instruction count to form the TSC (WRMSR to IA32_TIME_STAMP_COUNTER sets it). */
   tscOffset = 0;
   apicBase = 0xfee00900;
+  readonly msrBank = new MsrBank();
 
   /** Guest instructions retired. */
   icount = 0;

@@ -97,7 +97,7 @@ export function decode(cpu: Cpu, eip: number, i: Insn): void {
       def = sub;
       imm = sub?.imm ?? parentImm;
     }
-    if (mod !== 3) {
+    if (mod !== 3 && def?.modIgnored !== true) {
       i.mem = true;
       if (a32) decodeEa32(i, mod, segOverride); else decodeEa16(i, mod, segOverride);
       if (def?.regOnly) def = undefined;

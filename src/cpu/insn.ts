@@ -41,8 +41,10 @@ export interface OpDef {
   groupMod3?: (OpDef | undefined)[];
   /** Only the memory form is valid (mod = 3 is #UD), e.g. LEA, LGDT, BOUND. */
   memOnly?: boolean;
-  /** Only the register form is valid (MOV CRn, ...). */
+  /** Only the register form is valid. */
   regOnly?: boolean;
+  /** The ModR/M byte always names registers, whatever its mod field (MOV CRn/DRn, SDM Vol. 2: "mod is ignored"). */
+  modIgnored?: boolean;
   /** Control may leave the straight line (jumps, calls, mode changes): the code block ends here. */
   endsBlock?: boolean;
 }

@@ -48,8 +48,8 @@ export const FEATURE_CONTROL_VMX_OUTSIDE_SMX = 1 << 2;
 const PAT_RESET = 0x00070406;                // WB WT UC- UC, twice (SDM Vol. 3A, table 11-12)
 const MISC_ENABLE_RESET = 1;                 // fast strings enabled, as QEMU reports
 
-/** The contents of MSRs that have no field in `Cpu`. */
-class MsrBank {
+/** The contents of MSRs that have no field of their own in `Cpu` (`cpu.msrBank`). */
+export class MsrBank {
   patLo = PAT_RESET;
   patHi = PAT_RESET;
   miscEnableLo = MISC_ENABLE_RESET;
@@ -57,13 +57,7 @@ class MsrBank {
   featureControl = 0;
 }
 
-const banks = new WeakMap<Cpu, MsrBank>();
-
-function bank(cpu: Cpu): MsrBank {
-  let b = banks.get(cpu);
-  if (b === undefined) { b = new MsrBank(); banks.set(cpu, b); }
-  return b;
-}
+function bank(cpu: Cpu): MsrBank { return cpu.msrBank; }
 
 function gp(cpu: Cpu): never { return cpu.raiseWithCode(GP, 0); }
 

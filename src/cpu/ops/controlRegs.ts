@@ -234,10 +234,10 @@ export function register(): void {
   defineOp(0x106, { name: 'clts', exec: clts });
   defineOp(0x108, { name: 'invd', exec: cacheControl });
   defineOp(0x109, { name: 'wbinvd', exec: cacheControl });
-  defineOp(0x120, { name: 'mov', modrm: true, exec: movFromCr });
-  defineOp(0x121, { name: 'mov', modrm: true, exec: movFromDr });
-  defineOp(0x122, { name: 'mov', modrm: true, exec: movToCr });
-  defineOp(0x123, { name: 'mov', modrm: true, exec: movToDr });
+  defineOp(0x120, { name: 'mov', modrm: true, modIgnored: true, exec: movFromCr });
+  defineOp(0x121, { name: 'mov', modrm: true, modIgnored: true, exec: movFromDr });
+  defineOp(0x122, { name: 'mov', modrm: true, modIgnored: true, exec: movToCr });
+  defineOp(0x123, { name: 'mov', modrm: true, modIgnored: true, exec: movToDr });
   defineGroup(0x101, 4, { name: 'smsw', exec16: smsw16, exec32: smsw32 });
   defineGroup(0x101, 6, { name: 'lmsw', exec: lmsw });
   defineGroup(0x101, 7, { name: 'invlpg', memOnly: true, exec: invlpg });
