@@ -4,7 +4,7 @@
  * (self-modifying code, a loader copying code) invalidates exactly the blocks on that page.
  */
 import type { Cpu } from './cpu';
-import type { CompiledBlock } from './blockCompiler';
+import { COMPILE_THRESHOLD, type CompiledBlock } from './blockCompiler';
 import { decode, endsBlock } from './decoder';
 import { CpuFault } from './exceptions';
 import { Insn } from './insn';
@@ -17,7 +17,7 @@ const CACHE_BITS = 16;
 export class Block {
   readonly insns: Insn[] = [];
   valid = true;
-  /** Times run by the interpreter; at COMPILE_THRESHOLD it is compiled. */
+  /** Times looked up to run; after `CodeCache.compileAfter` it is compiled. */
   runs = 0;
   compiled: CompiledBlock | undefined = undefined;
   /** The blocks that ran after this one last time (two: a branch's two ways), valid while the TLB epoch holds. */
@@ -37,8 +37,8 @@ export class CodeCache {
   /** Bumped on every invalidation, so a running block can tell it went stale. */
   generation = 0;
   decodedBlocks = 0;
-  /** Hot blocks are compiled to JavaScript (blockCompiler.ts); off, everything is interpreted. */
-  compileEnabled = true;
+  /** Interpreted runs of a block before it is compiled to JavaScript (blockCompiler.ts); Infinity interprets everything. */
+  compileAfter = COMPILE_THRESHOLD;
 
   constructor(private readonly cpu: Cpu) {}
 

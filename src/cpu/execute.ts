@@ -3,7 +3,7 @@
  * exceptions they raise and external interrupts between blocks, and stops on HLT, a stop
  * request or the instruction budget.
  */
-import { COMPILE_THRESHOLD, compileBlock } from './blockCompiler';
+import { compileBlock } from './blockCompiler';
 import type { Block } from './codeCache';
 import { StopReason, type Cpu } from './cpu';
 import { CpuFault } from './exceptions';
@@ -40,6 +40,9 @@ export function run(cpu: Cpu, budget: number): void {
       prev = block;
       const insns = block.insns;
       cpu.leaveBlock = false;
+      if (block.compiled === undefined && block.runs++ >= code.compileAfter && block.valid) {
+        block.compiled = compileBlock(block);
+      }
       if (block.compiled !== undefined && insns.length <= end - cpu.icount - events) {
         block.compiled(cpu);
         continue;
@@ -55,7 +58,6 @@ export function run(cpu: Cpu, budget: number): void {
         cpu.icount++;
         if (cpu.leaveBlock) break;
       }
-      if (++block.runs === COMPILE_THRESHOLD && block.valid && code.compileEnabled) block.compiled = compileBlock(block);
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;
       prev = undefined;

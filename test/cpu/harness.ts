@@ -7,6 +7,7 @@ import type { AccessSize, CpuBus } from '../../src/cpu/bus';
 import { createCpu, run, type Cpu } from '../../src/cpu/index';
 import { getEflags, setArithFlags } from '../../src/cpu/flags';
 import { FLAGS_WRITABLE } from '../../src/cpu/registers';
+import { COMPILE_THRESHOLD } from '../../src/cpu/blockCompiler';
 
 export const CODE_BASE = 0x10000;
 export const STACK_TOP = 0x9000;
@@ -85,14 +86,26 @@ export function faultVector(cpu: Cpu): number | undefined {
 }
 
 /** Runs `code` once in flat 32-bit ring 0 from its first byte to its end; values are unsigned 32-bit. */
-export function execSnippet(code: Uint8Array, state: SnippetState, cpu?: Cpu): SnippetResult {
+export interface SnippetOptions {
+  /**
+   * Run the snippet in whole blocks (a HLT placed after it ends the last one), compiling each
+   * block after this many interpreted runs (0: compiled from the start, Infinity: never).
+   * Without it the snippet is interpreted one instruction at a time.
+   */
+  compileAfter?: number;
+}
+
+export function execSnippet(code: Uint8Array, state: SnippetState, cpu?: Cpu, opts: SnippetOptions = {}): SnippetResult {
   if (cpu === undefined) {
     shared ??= makeCpu();
     cpu = shared;
     resetCpu(cpu);
   }
   cpu.bus.ram.set(code, CODE_BASE);
+  const blocks = opts.compileAfter !== undefined;
+  if (blocks) cpu.bus.ram[CODE_BASE + code.length] = 0xf4;   // hlt ends the last block
   cpu.code.invalidateAll();   // the bytes were written behind the CPU's back
+  cpu.code.compileAfter = opts.compileAfter ?? COMPILE_THRESHOLD;
   NAMES.forEach((n, k) => { const v = state[n]; if (v !== undefined) cpu.regs[k] = v; });
   if (state.eflags !== undefined) {
     cpu.flags = (state.eflags & FLAGS_WRITABLE) | 2;
@@ -101,7 +114,12 @@ export function execSnippet(code: Uint8Array, state: SnippetState, cpu?: Cpu): S
   cpu.eip = CODE_BASE;
   cpu.halted = false;
   const end = CODE_BASE + code.length;
-  for (let n = 0; n < 10_000 && cpu.eip !== end && !cpu.halted; n++) run(cpu, 1);
+  if (blocks) {
+    for (let n = 0; n < 100 && !cpu.halted; n++) run(cpu, 10_000);
+    if (faultVector(cpu) === undefined && cpu.eip === end + 1) cpu.eip = end;   // step back over the hlt
+  } else {
+    for (let n = 0; n < 10_000 && cpu.eip !== end && !cpu.halted; n++) run(cpu, 1);
+  }
   const out = { eflags: getEflags(cpu) >>> 0 } as SnippetResult;
   NAMES.forEach((n, k) => { out[n] = cpu.regs[k] >>> 0; });
   const v = faultVector(cpu);

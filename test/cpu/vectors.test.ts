@@ -172,11 +172,11 @@ function describeMismatch(vector: Vector, actual: SnippetResult, found: string[]
 
 const SHOWN_MISMATCHES = 4;
 
-function runGroup(group: Group): void {
+function runGroup(group: Group, compiled: boolean): void {
   const reports: string[] = [];
   let failed = 0;
   for (const vector of group.vectors) {
-    const actual = execSnippet(vector.form.code, inputState(vector));
+    const actual = execSnippet(vector.form.code, inputState(vector), undefined, compiled ? { compileAfter: 0 } : {});
     const found = differences(group, vector, actual);
     if (found.length === 0) continue;
     failed++;
@@ -186,10 +186,14 @@ function runGroup(group: Group): void {
   expect(failed, summary).toBe(0);
 }
 
+// Each vector runs in the interpreter and as a compiled block (with inline code where the
+// block compiler has it), which must agree with the hardware alike.
 for (const file of FILES) {
-  describe(`${file}.json`, () => {
-    for (const group of loadGroups(file)) {
-      it(`${group.name} (${group.vectors.length} vectors)`, () => runGroup(group));
-    }
-  });
+  for (const compiled of [false, true]) {
+    describe(`${file}.json ${compiled ? 'compiled' : 'interpreted'}`, () => {
+      for (const group of loadGroups(file)) {
+        it(`${group.name} (${group.vectors.length} vectors)`, () => runGroup(group, compiled));
+      }
+    });
+  }
 }
