@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
 await build({
-  entryPoints: { cli: 'src/cli/main.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', asm: 'src/asm/index.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -1,8 +1,8 @@
 /**
  * Parsed instruction operands: what the front end (parser, expressions, passes) hands to the
  * encoder. Values that are not known yet in an early pass (forward references) are
- * `undefined`; the encoder must then pick the form the front end's pass logic expects (see
- * encoder.ts) so that the passes converge on nasm's choice.
+ * `undefined`; the encoder then picks the form nasm picks in its first pass (see
+ * encoder/index.ts) so that the passes converge on nasm's choice.
  */
 export type Bits = 16 | 32;
 
@@ -27,6 +27,10 @@ export interface ImmediateOperand {
   strict?: boolean;
   /** The expression is relocatable relative to a section (a label address, not a plain number). */
   relocatable?: boolean;
+  /** A second keyword besides `size`: `jmp near dword x` has size dword, distance near. */
+  distance?: 'far' | 'near' | 'short';
+  /** Relocatable against another section than the instruction's (nasm never makes such a jump short). */
+  foreignSection?: boolean;
 }
 
 export interface MemoryOperand {
@@ -34,9 +38,22 @@ export interface MemoryOperand {
   /** Size keyword before the brackets (`dword [eax]`), if any. */
   size?: SizeKeyword;
   segment?: SegmentRegister;
+  /**
+   * Registers. With `hint`, these are nasm's parse_mref result: `base` the first general register
+   * (in nasm's register-name order) whose multiplier is 1, `index`/`scale` the other register and
+   * its multiplier (3, 5, 9 are valid: [eax*3] is [eax+eax*2]). Without `hint`: `base` is the
+   * register written without a multiplier, `index`/`scale` the other one (`[eax*1]` is index eax,
+   * scale 1); a register written twice is summed into the multiplier.
+   */
   base?: string;
   index?: string;
-  scale: 1 | 2 | 4 | 8;
+  scale: number;
+  /** nasm's effective-address hint (asm/eval.c): the first register written, and whether it was multiplied or summed. */
+  hint?: { type: 'none' | 'makebase' | 'notbase' | 'summed'; reg?: string };
+  /** The displacement is relocatable (contains a label): nasm then always uses a full-size displacement. */
+  relocatable?: boolean;
+  /** A second keyword besides `size`: `call far dword [x]` has size dword, distance far. */
+  distance?: 'far' | 'near' | 'short';
   /** Displacement value, or undefined while unknown. 0 when absent. */
   disp: number | undefined;
   /** Whether a displacement was written at all (`[eax]` vs `[eax+0]`: nasm emits no disp for both unless sized). */
@@ -53,6 +70,10 @@ export interface FarPointerOperand {
   kind: 'farptr';
   segment: number | undefined;
   offset: number | undefined;
+  /** Size keyword before the segment (`jmp dword 0x08:x` in bits 16: 66 EA with a 32-bit offset). */
+  size?: SizeKeyword;
+  /** Size keyword before the offset (`jmp 0x08:dword x`). */
+  offsetSize?: SizeKeyword;
 }
 
 export type Operand = RegisterOperand | ImmediateOperand | MemoryOperand | FarPointerOperand;
@@ -74,4 +95,5 @@ export interface EncodeContext {
   final: boolean;
 }
 
-export type EncodeResult = { ok: true; bytes: Uint8Array } | { ok: false; error: string };
+/** `warnings` are nasm's warnings for the line (e.g. "byte data exceeds bounds"); errors are nasm's messages. */
+export type EncodeResult = { ok: true; bytes: Uint8Array; warnings?: string[] } | { ok: false; error: string };

@@ -1,10 +1,11 @@
-/** `vtscope run IMAGE`: load a Multiboot kernel, run it with COM1 on stdout, exit with its status. */
+/** `vtscope run IMAGE`: load a Multiboot kernel (or assemble a .asm one), run it with COM1 on stdout, exit with its status. */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Machine, type RunResult } from '../machine/machine';
-import { LoadError, MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
 import { StdoutSink, writeAll } from './stdoutSink';
-import { UsageError } from './usage';
+import { EX_DATAERR, UsageError } from './usage';
 
 interface RunOptions {
   image: string;
@@ -12,6 +13,8 @@ interface RunOptions {
   maxInstructions?: number;
   json?: string;
   cmdline?: string;
+  defines: Record<string, string>;
+  includePaths: string[];
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
@@ -26,17 +29,23 @@ export function parseRunArgs(args: string[]): RunOptions {
       : wholeNumber('--max-instructions', values['max-instructions'], 1, Number.MAX_SAFE_INTEGER),
     json: values.json,
     cmdline: values.cmdline,
+    defines: parseDefines('run', values.define),
+    includePaths: values.include ?? [],
   };
 }
 
 /** Returns the process exit status. */
 export function runCommand(args: string[]): number {
   const opts = parseRunArgs(args);
+  let image: Uint8Array;
   if (/\.asm$/i.test(opts.image)) {
-    throw new LoadError(`${opts.image}: .asm sources need the built-in assembler, which is not available in this version; ` +
-      `assemble it first with nasm -f bin ${opts.image} -o ${opts.image.replace(/\.asm$/i, '.bin')} and run the .bin`);
+    const assembled = assembleFile(opts.image, opts, 'run');
+    if (assembled.diagnostics.length > 0) writeAll(2, Buffer.from(assembled.diagnostics.map(formatDiagnostic).join('')));
+    if (!assembled.ok) return EX_DATAERR;
+    image = assembled.binary;
+  } else {
+    image = readImage(opts.image);
   }
-  const image = readImage(opts.image);
   // Opened before the run so a bad path is reported before the guest spends its time.
   const jsonFd = opts.json === undefined ? undefined : openForWriting(opts.json);
 
@@ -71,6 +80,8 @@ function parseCommandLine(args: string[]) {
         'max-instructions': { type: 'string' },
         json: { type: 'string' },
         cmdline: { type: 'string' },
+        define: { type: 'string', short: 'D', multiple: true },
+        include: { type: 'string', short: 'I', multiple: true },
       },
     });
   } catch (e) {

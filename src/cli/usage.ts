@@ -9,17 +9,24 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
+       vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope --help | --version
 
 vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
-fields, or an ELF32 executable) into the emulated PC, runs it and copies what it sends to
-COM1 to stdout.
+fields, an ELF32 executable, or a NASM source, assembled first) into the emulated PC, runs
+it and copies what it sends to COM1 to stdout.
+
+vtscope asm assembles a NASM source into a flat binary exactly as nasm -f bin does, with a
+listing like nasm -l and a JSON map of symbols and instruction addresses. Errors go to
+stderr as FILE:LINE:COLUMN: error: MESSAGE, and exit with status 65.
 
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
   --max-instructions N    stop after N guest instructions
   --json FILE             write { exitCode, haltReason, instructions, eip } to FILE
   --cmdline STR           Multiboot command line, after the image name as QEMU passes it
+  -D NAME[=VALUE]         for a .asm IMAGE (and asm): %define NAME VALUE before the first line
+  -I DIR                  for a .asm IMAGE (and asm): search DIR for %include and incbin files
 
 Exit status of run:
   (v << 1) | 1   the guest wrote v to the isa-debug-exit port 0xF4
@@ -28,5 +35,5 @@ Exit status of run:
   6              the instruction budget ran out
   8              the guest reset the machine
   64             usage error
-  65             the image cannot be loaded
+  65             the image cannot be loaded, or the source has errors
 `;

@@ -46,13 +46,17 @@ export class CodeCache {
   lookup(): Block {
     const cpu = this.cpu;
     const lin = (cpu.segBase[CS] + cpu.eip) | 0;
+    // Instruction fetch: EPT checks execute rather than read permission (vmx/ept.ts). The run
+    // loop clears the flag when a fetch faults.
+    cpu.fetching = true;
     const phys = cpu.physRead(lin);
     const slot = (phys ^ (phys >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
     if (this.tags[slot] === phys) {
       const b = this.blocks[slot]!;
-      if (b.code32 === cpu.code32 && b.eip === cpu.eip && b.valid) return b;
+      if (b.code32 === cpu.code32 && b.eip === cpu.eip && b.valid) { cpu.fetching = false; return b; }
     }
     const block = this.decodeBlock(phys, lin);
+    cpu.fetching = false;
     if (block.insns.length > 0 && ((lin & 0xfff) + this.blockBytes(block)) <= 0x1000) {
       this.tags[slot] = phys;
       this.blocks[slot] = block;

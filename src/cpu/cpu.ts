@@ -15,6 +15,7 @@ import type { CodeCache } from './codeCache';
 import type { CpuModel } from './cpuid';
 import { QEMU32 } from './cpuid';
 import { MsrBank } from './msrs';
+import { VmxState } from './vmx/state';
 
 /** Access rights as the VMCS stores them (SDM Vol. 3C, 24.4.1): type, S, DPL, P, AVL, D/B, G, unusable. */
 export const AR_TYPE_ACCESSED = 1;
@@ -26,7 +27,11 @@ export const AR_UNUSABLE = 1 << 16;
 export function arDpl(ar: number): number { return (ar >> 5) & 3; }
 
 /** Why `run` returned before its budget was spent. */
-export const enum StopReason { None, Halted, TripleFault, Requested, Breakpoint }
+export const enum StopReason {
+  None, Halted, TripleFault, Requested, Breakpoint, Exception,
+  /** A VM exit with `cpu.vmx.exitToHost` set: host state is loaded and the VMM takes over (vmx/index.ts). */
+  VmExit,
+}
 
 /** First byte of the page after the one holding `lin`: where a page-crossing access faults (CR2). */
 function nextPage(lin: number): number { return ((lin | 0xfff) + 1) | 0; }
@@ -94,12 +99,21 @@ export class Cpu {
   halted = false;
   /** Interrupts stay blocked until `icount` passes this (STI and MOV/POP SS shadows, SDM Vol. 3A, 6.8.3). */
   inhibitUntil = -1;
+  /** The same for the MOV/POP SS shadow alone, which VMX tells apart from STI's (interruptibility state). */
+  movSsShadowUntil = -1;
   /** Set by an instruction that changed something the current block was decoded under (or wrote to it). */
   leaveBlock = false;
   stopReason = StopReason.None;
   stopMessage = '';
   /** A breakpoint at EIP is not taken while `icount` equals this: set it to resume from a breakpoint. */
   resumeIcount = -1;
+  /**
+   * The debugger's exception breakpoints: asked before an exception is delivered (errorCode
+   * undefined when it has none). Returning true stops the run loop with StopReason.Exception
+   * and the exception not delivered, EIP at the instruction that raised it; resuming executes
+   * that instruction again, which raises the exception again.
+   */
+  onException: ((vector: number, errorCode: number | undefined) => boolean) | undefined = undefined;
 
   readonly tlb = new Tlb();
   /** Permission bits a TLB entry needs for the fast path at the current CPL. */
@@ -118,6 +132,13 @@ export class Cpu {
 
   /** Linear address of the last read-modify-write operand (see `rmwRead*`). */
   rmwLin = 0;
+
+  /** VMX operation (vmx/): VMXON and VMCS pointers, and the controls in force in non-root operation. */
+  readonly vmx = new VmxState();
+  /** In VMX non-root operation: the run loop checks every instruction for a VM exit (vmx/exits.ts). */
+  vmxNonRoot = false;
+  /** An instruction fetch is translating: EPT tells execute from read permission (vmx/ept.ts). */
+  fetching = false;
 
   constructor(bus: CpuBus) {
     this.bus = bus;
@@ -452,7 +473,10 @@ export class Cpu {
     this.tlb.flush(false);
     this.halted = false;
     this.inhibitUntil = -1;
+    this.movSsShadowUntil = -1;
     this.delivering = -1;
+    this.vmx.reset();
+    this.vmxNonRoot = false;
   }
 
   /** Stops the run loop at the next instruction boundary. */

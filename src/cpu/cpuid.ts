@@ -121,6 +121,17 @@ export const QEMU32: CpuModel = {
 };
 
 /**
+ * `qemu32` with VMX (CPUID.01H:ECX bit 5): the model for guests that probe for VT-x and run
+ * their own hypervisor, and for vtscope's `hw` mode. With it, CR4.VMXE can be set and
+ * IA32_FEATURE_CONTROL and the IA32_VMX_* capability MSRs exist (msrs.ts, vmx/capabilities.ts).
+ */
+export const QEMU32_VMX: CpuModel = {
+  ...QEMU32,
+  name: 'qemu32-vmx',
+  featuresEcx: QEMU32.featuresEcx | CPUID_ECX_VMX,
+};
+
+/**
  * Executes CPUID for leaf `leaf` (EAX) and subleaf `subleaf` (ECX) on `cpu`'s model, into
  * `out` as EAX, EBX, ECX, EDX. A leaf beyond the highest of its range returns the highest
  * basic leaf (SDM Vol. 2A, CPUID: "If a value entered for CPUID.EAX is higher than the maximum

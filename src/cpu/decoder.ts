@@ -22,17 +22,27 @@ const EA16_BASE = [3, 3, 5, 5, -1, -1, 5, 3];   // BX BX BP BP - - BP BX
 const EA16_INDEX = [6, 7, 6, 7, 6, 7, -1, -1];  // SI DI SI DI SI DI - -
 
 /**
+ * Code bytes for decoding without a CPU (the disassembler): returns the byte at `address`,
+ * 0-255. It decides what an unreadable byte or an overlong instruction gives.
+ */
+export type CodeReader = (address: number) => number;
+
+/**
  * Fetch state for one instruction: reads code bytes at CS:EIP through the CS limit and the
- * TLB. A fault while fetching is raised as the instruction's own fault.
+ * TLB, or through `reader` when one is set. A fault while fetching is raised as the
+ * instruction's own fault.
  */
 class Fetcher {
   cpu!: Cpu;
+  reader: CodeReader | undefined = undefined;
   start = 0;
   pos = 0;
   limit = 0;
 
   byte(): number {
     const off = this.pos;
+    const reader = this.reader;
+    if (reader !== undefined) { this.pos = off + 1; return reader(off); }
     const cpu = this.cpu;
     if ((off >>> 0) > this.limit) cpu.raiseWithCode(GP, 0);
     if (off - this.start >= MAX_LENGTH) cpu.raiseWithCode(GP, 0);
@@ -51,17 +61,34 @@ const fetch = new Fetcher();
  */
 export function decode(cpu: Cpu, eip: number, i: Insn): void {
   fetch.cpu = cpu;
+  fetch.reader = undefined;
   fetch.start = eip;
   fetch.pos = eip;
   fetch.limit = cpu.segLimit[CS];
-  let o32 = cpu.code32, a32 = cpu.code32;
+  decodeInsn(cpu.code32, i);
+}
+
+/**
+ * Decodes the instruction at `address` as 32-bit code (CS.D = 1) or 16-bit code, reading
+ * its bytes through `reader`: the CPU's decoder without a CPU.
+ */
+export function decodeFrom(reader: CodeReader, address: number, code32: boolean, i: Insn): void {
+  fetch.reader = reader;
+  fetch.start = address;
+  fetch.pos = address;
+  decodeInsn(code32, i);
+}
+
+function decodeInsn(code32: boolean, i: Insn): void {
+  const start = fetch.start;
+  let o32 = code32, a32 = code32;
   let segOverride = -1, rep = 0, lock = false;
   let b: number;
   for (;;) {
     b = fetch.byte();
     switch (b) {
-      case 0x66: o32 = !cpu.code32; continue;
-      case 0x67: a32 = !cpu.code32; continue;
+      case 0x66: o32 = !code32; continue;
+      case 0x67: a32 = !code32; continue;
       case 0x26: segOverride = 0; continue;
       case 0x2e: segOverride = 1; continue;
       case 0x36: segOverride = 2; continue;
@@ -117,7 +144,7 @@ export function decode(cpu: Cpu, eip: number, i: Insn): void {
     case Imm.Ap: i.imm = o32 ? fetch.dword() : fetch.word(); i.imm2 = fetch.word(); break;
     case Imm.Moffs: i.mem = true; i.disp = a32 ? fetch.dword() : fetch.word(); break;
   }
-  i.len = (fetch.pos - eip) & (cpu.code32 ? -1 : 0xffff);
+  i.len = (fetch.pos - start) & (code32 ? -1 : 0xffff);
   if (def === undefined) { i.exec = execUD; return; }
   const exec = (o32 ? def.exec32 : def.exec16) ?? def.exec;
   i.exec = exec ?? execUD;

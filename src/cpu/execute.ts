@@ -9,6 +9,8 @@ import { StopReason, type Cpu } from './cpu';
 import { CpuFault } from './exceptions';
 import { deliverException, externalInterrupt } from './interrupts';
 import { CS, FLAG_IF } from './registers';
+import { nonRootEvent } from './vmx/events';
+import { instructionExits } from './vmx/exits';
 
 /**
  * Runs at most `budget` instructions. Returns early when the CPU halts (HLT: the caller
@@ -24,6 +26,12 @@ export function run(cpu: Cpu, budget: number): void {
   // faults still returns control (pause must always work).
   let events = 0;
   while (cpu.icount + events < end && cpu.stopReason === StopReason.None) {
+    // VMX non-root operation: event injection and the VM exits for interrupts come first (vmx/events.ts).
+    if (cpu.vmxNonRoot && nonRootEvent(cpu)) {
+      events++;
+      prev = undefined;
+      continue;
+    }
     if ((cpu.flags & FLAG_IF) !== 0 && cpu.icount > cpu.inhibitUntil && cpu.bus.intrPending()) {
       externalInterrupt(cpu, cpu.bus.intrAcknowledge());
       events++;
@@ -43,7 +51,9 @@ export function run(cpu: Cpu, budget: number): void {
       if (block.compiled === undefined && block.runs++ >= code.compileAfter && block.valid) {
         block.compiled = compileBlock(block);
       }
-      if (block.compiled !== undefined && insns.length <= end - cpu.icount - events) {
+      // Compiled blocks do not check for VM exits: in VMX non-root operation everything is interpreted.
+      const nonRoot = cpu.vmxNonRoot;
+      if (block.compiled !== undefined && !nonRoot && insns.length <= end - cpu.icount - events) {
         block.compiled(cpu);
         continue;
       }
@@ -54,6 +64,8 @@ export function run(cpu: Cpu, budget: number): void {
         const eip = cpu.eip;
         cpu.eipStart = eip;
         cpu.eip = (eip + i.len) & mask;
+        // An instruction that causes a VM exit does not execute (vmx/exits.ts).
+        if (nonRoot && instructionExits(cpu, i)) break;
         i.exec(cpu, i);
         cpu.icount++;
         if (cpu.leaveBlock) break;
@@ -62,6 +74,7 @@ export function run(cpu: Cpu, budget: number): void {
       if (!(e instanceof CpuFault)) throw e;
       prev = undefined;
       events++;
+      cpu.fetching = false;
       cpu.eip = cpu.eipStart;
       deliverException(cpu);
     }

@@ -28,6 +28,22 @@ export const enum Imm {
 export interface OpDef {
   /** Mnemonic (lower case), for disassembly and diagnostics. */
   name: string;
+  /**
+   * Operands for the disassembler (src/cpu/disasm), in the notation of the SDM opcode maps
+   * (Vol. 2, appendix A.2): addressing method + operand type, e.g. 'Eb,Gb', 'Gv,Ev,Ib',
+   * 'rAX,Iz', 'Jz', 'Ap', 'Ob', 'Mw/Rv,Sw', 'Rd,Cd', 'Yb,Xb', or a register ('AL', 'DX',
+   * 'CL', 'ES', '1'). Two additions: 'Zb'/'Zv'/'Zd' is the register in the opcode's low three
+   * bits (the map's "rAX/r8" cells), and 'x87' is an escape to the x87 maps (appendix A.4).
+   * Absent: no operands.
+   */
+  operands?: string;
+  /** Mnemonics at operand size 16 and 32 where the size changes the name (cbw/cwde, movsw/movsd). */
+  names?: readonly [string, string];
+  /**
+   * Mnemonics at operand size 16 and 32, written only where the size is not the code's
+   * default, as nasm spells them (pusha/pushaw, iret/iretd, ret/retw).
+   */
+  sizedNames?: readonly [string, string];
   /** Has a ModR/M byte. */
   modrm?: boolean;
   imm?: Imm;

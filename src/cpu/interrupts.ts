@@ -5,13 +5,14 @@
  */
 import { AR_UNUSABLE, StopReason, type Cpu } from './cpu';
 import {
-  CpuFault, DF, describeException, FaultClass, faultClass, GP, NP, SS_FAULT, TS,
+  BP, CpuFault, DF, describeException, FaultClass, faultClass, GP, NP, OF, SS_FAULT, TS,
 } from './exceptions';
 import { getEflags } from './flags';
 import { CS, ESP, FLAG_AC, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, SS } from './registers';
 import {
   desc, descDpl, descLimit, loadFromDesc, markAccessed, nullInaccessibleSegments, readDescriptor,
 } from './segmentation';
+import { deliveryDone, deliveryStarts, doubleFaultExit, exceptionExit, tripleFaultExit } from './vmx/events';
 
 /** What is being delivered: it decides the gate-DPL check and the EXT bit of error codes. */
 export const enum EventKind {
@@ -30,7 +31,13 @@ export const enum EventKind {
 export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean,
   returnEip: number): void {
   cpu.halted = false;
-  if (!cpu.protectedMode) { deliverReal(cpu, vector, returnEip); return; }
+  // VMX non-root operation: INT3/INTO may exit; the event becomes IDT-vectoring information (vmx/events.ts).
+  if (cpu.vmxNonRoot && deliveryStarts(cpu, vector, kind, errorCode, hasErrorCode)) return;
+  if (!cpu.protectedMode) {
+    deliverReal(cpu, vector, returnEip);
+    if (cpu.vmxNonRoot) deliveryDone(cpu);
+    return;
+  }
   const ext = kind === EventKind.Software ? 0 : 1;
   const idtErr = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > cpu.idtrLimit) cpu.raiseWithCode(GP, idtErr);
@@ -111,6 +118,7 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
   if (!isTrap) cpu.flags &= ~FLAG_IF;
   cpu.eip = offset;
   cpu.leaveBlock = true;
+  if (cpu.vmxNonRoot) deliveryDone(cpu);
 }
 
 function pushValue(cpu: Cpu, gate32: boolean, v: number): void {
@@ -185,6 +193,8 @@ function deliverReal(cpu: Cpu, vector: number, returnEip: number): void {
  * stopping with a triple fault when #DF delivery faults.
  */
 export function deliverException(cpu: Cpu, kind: EventKind = EventKind.Exception): void {
+  // VMX non-root operation: a VM exit raised inside an instruction, or the exception bitmap (vmx/events.ts).
+  if (cpu.vmxNonRoot && exceptionExit(cpu)) return;
   const f = cpu.fault;
   let vector = f.vector, code = f.errorCode, has = f.hasErrorCode;
   if (cpu.delivering < 0) cpu.faultChain.length = 0;
@@ -198,7 +208,14 @@ export function deliverException(cpu: Cpu, kind: EventKind = EventKind.Exception
         (a === FaultClass.PageFault && b !== FaultClass.Benign)) {
       vector = DF; code = 0; has = true;
       cpu.faultChain.push('#DF');
+      if (cpu.vmxNonRoot && doubleFaultExit(cpu)) return;
     }
+  }
+  // The debugger may stop here, before delivery (see Cpu.onException).
+  if (cpu.onException !== undefined && cpu.onException(vector, has ? code : undefined)) {
+    cpu.delivering = -1;
+    cpu.requestStop(StopReason.Exception, describeException(vector, code, has));
+    return;
   }
   cpu.delivering = vector;
   try {
@@ -212,6 +229,8 @@ export function deliverException(cpu: Cpu, kind: EventKind = EventKind.Exception
 
 function tripleFault(cpu: Cpu): void {
   cpu.delivering = -1;
+  // In VMX non-root operation a triple fault is a VM exit (reason 2), not a shutdown.
+  if (cpu.vmxNonRoot) { tripleFaultExit(cpu); return; }
   const chain = cpu.faultChain.join(' then ');
   const eip = (cpu.eipStart >>> 0).toString(16).padStart(8, '0');
   cpu.requestStop(StopReason.TripleFault, `triple fault at EIP 0x${eip}: ${chain}`);
@@ -223,6 +242,16 @@ function tripleFault(cpu: Cpu): void {
  * the double-fault rule as exceptions.
  */
 export function softwareInterrupt(cpu: Cpu, vector: number): void {
+  // INT3 and INTO raise the exceptions #BP and #OF: the debugger may stop before delivery as for
+  // faults. The instruction is then undone (EIP back on it; the run loop counts every executed
+  // instruction as retired, so the count is taken back first) and runs again on resume.
+  if ((vector === BP || vector === OF) && cpu.onException !== undefined && cpu.onException(vector, undefined)) {
+    cpu.eip = cpu.eipStart;
+    cpu.icount--;
+    cpu.leaveBlock = true;
+    cpu.requestStop(StopReason.Exception, describeException(vector, 0, false));
+    return;
+  }
   deliver(cpu, vector, EventKind.Software, 0, false, cpu.eip);
 }
 

@@ -16,6 +16,7 @@ import {
   type CpuModel,
 } from './cpuid';
 import { GP } from './exceptions';
+import { CAPABILITY_MSRS, capabilityMsr } from './vmx/capabilities';
 
 export const IA32_TIME_STAMP_COUNTER = 0x10;
 export const IA32_APIC_BASE = 0x1b;
@@ -89,6 +90,7 @@ const APIC_BASE_WRITABLE = APIC_BASE_ADDRESS | APIC_BSP | APIC_GLOBAL_ENABLE;
 
 const edx = (bit: number) => (m: CpuModel) => (m.featuresEdx & bit) !== 0;
 const always = () => true;
+const vmx = (m: CpuModel) => (m.featuresEcx & CPUID_ECX_VMX) !== 0;
 
 export const MSRS: readonly MsrDef[] = [
   {
@@ -113,7 +115,7 @@ export const MSRS: readonly MsrDef[] = [
     // Exists when CPUID reports VMX or SMX (SDM Vol. 4, table 2-2). No BIOS runs before the
     // guest, so it starts unlocked with VMXON disabled, as on QEMU.
     index: IA32_FEATURE_CONTROL, name: 'IA32_FEATURE_CONTROL',
-    exists: (m) => (m.featuresEcx & CPUID_ECX_VMX) !== 0,
+    exists: vmx,
     read: (cpu, out) => { out.lo = bank(cpu).featureControl; out.hi = 0; },
     write: (cpu, lo, hi) => {
       const b = bank(cpu);
@@ -163,7 +165,14 @@ export const MSRS: readonly MsrDef[] = [
   },
 ];
 
-const BY_INDEX = new Map(MSRS.map((d) => [d.index, d]));
+/** The read-only VMX capability MSRs (values in vmx/capabilities.ts); writing one is #GP(0). */
+const VMX_CAPABILITIES: readonly MsrDef[] = CAPABILITY_MSRS.map(([index, name]) => ({
+  index, name, exists: vmx,
+  read: (cpu, out) => { const [lo, hi] = capabilityMsr(cpu, index)!; out.lo = lo; out.hi = hi; },
+  write: gp,
+}));
+
+const BY_INDEX = new Map([...MSRS, ...VMX_CAPABILITIES].map((d) => [d.index, d]));
 
 /** The register numbered `index` if a processor of `model` has it. */
 export function findMsr(model: CpuModel, index: number): MsrDef | undefined {

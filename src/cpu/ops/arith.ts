@@ -398,47 +398,47 @@ function salc(cpu: Cpu, i: Insn): void { rejectLock(cpu, i); setReg8(cpu, EAX, g
 export function register(): void {
   for (let op = 0; op < 8; op++) {
     const base = op << 3, name = ALU_NAMES[op];
-    defineOp(base, { name, modrm: true, exec: aluEbGb });
-    defineOp(base + 1, { name, modrm: true, exec16: aluEwGw, exec32: aluEdGd });
-    defineOp(base + 2, { name, modrm: true, exec: aluGbEb });
-    defineOp(base + 3, { name, modrm: true, exec16: aluGwEw, exec32: aluGdEd });
-    defineOp(base + 4, { name, imm: Imm.Ib, exec: aluALIb });
-    defineOp(base + 5, { name, imm: Imm.Iz, exec16: aluAXIw, exec32: aluEAXId });
-    defineGroup(0x80, op, { name, imm: Imm.Ib, exec: aluEbIb });
-    defineGroup(0x81, op, { name, imm: Imm.Iz, exec16: aluEwI, exec32: aluEdI });
-    defineGroup(0x82, op, { name, imm: Imm.Ib, exec: aluEbIb });
-    defineGroup(0x83, op, { name, imm: Imm.IbS, exec16: aluEwI, exec32: aluEdI });
+    defineOp(base, { name, operands: 'Eb,Gb', modrm: true, exec: aluEbGb });
+    defineOp(base + 1, { name, operands: 'Ev,Gv', modrm: true, exec16: aluEwGw, exec32: aluEdGd });
+    defineOp(base + 2, { name, operands: 'Gb,Eb', modrm: true, exec: aluGbEb });
+    defineOp(base + 3, { name, operands: 'Gv,Ev', modrm: true, exec16: aluGwEw, exec32: aluGdEd });
+    defineOp(base + 4, { name, operands: 'AL,Ib', imm: Imm.Ib, exec: aluALIb });
+    defineOp(base + 5, { name, operands: 'rAX,Iz', imm: Imm.Iz, exec16: aluAXIw, exec32: aluEAXId });
+    defineGroup(0x80, op, { name, operands: 'Eb,Ib', imm: Imm.Ib, exec: aluEbIb });
+    defineGroup(0x81, op, { name, operands: 'Ev,Iz', imm: Imm.Iz, exec16: aluEwI, exec32: aluEdI });
+    defineGroup(0x82, op, { name, operands: 'Eb,Ib', imm: Imm.Ib, exec: aluEbIb });
+    defineGroup(0x83, op, { name, operands: 'Ev,Ib', imm: Imm.IbS, exec16: aluEwI, exec32: aluEdI });
   }
   for (let r = 0; r < 8; r++) {
-    defineOp(0x40 + r, { name: 'inc', exec16: incReg16, exec32: incReg32 });
-    defineOp(0x48 + r, { name: 'dec', exec16: decReg16, exec32: decReg32 });
+    defineOp(0x40 + r, { name: 'inc', operands: 'Zv', exec16: incReg16, exec32: incReg32 });
+    defineOp(0x48 + r, { name: 'dec', operands: 'Zv', exec16: decReg16, exec32: decReg32 });
   }
-  defineGroup(0xfe, 0, { name: 'inc', exec: incEb });
-  defineGroup(0xfe, 1, { name: 'dec', exec: decEb });
-  defineGroup(0xff, 0, { name: 'inc', exec16: incEw, exec32: incEd });
-  defineGroup(0xff, 1, { name: 'dec', exec16: decEw, exec32: decEd });
+  defineGroup(0xfe, 0, { name: 'inc', operands: 'Eb', exec: incEb });
+  defineGroup(0xfe, 1, { name: 'dec', operands: 'Eb', exec: decEb });
+  defineGroup(0xff, 0, { name: 'inc', operands: 'Ev', exec16: incEw, exec32: incEd });
+  defineGroup(0xff, 1, { name: 'dec', operands: 'Ev', exec16: decEw, exec32: decEd });
 
-  defineOp(0x84, { name: 'test', modrm: true, exec: testEbGb });
-  defineOp(0x85, { name: 'test', modrm: true, exec16: testEwGw, exec32: testEdGd });
-  defineOp(0xa8, { name: 'test', imm: Imm.Ib, exec: testALIb });
-  defineOp(0xa9, { name: 'test', imm: Imm.Iz, exec16: testAXIw, exec32: testEAXId });
+  defineOp(0x84, { name: 'test', operands: 'Eb,Gb', modrm: true, exec: testEbGb });
+  defineOp(0x85, { name: 'test', operands: 'Ev,Gv', modrm: true, exec16: testEwGw, exec32: testEdGd });
+  defineOp(0xa8, { name: 'test', operands: 'AL,Ib', imm: Imm.Ib, exec: testALIb });
+  defineOp(0xa9, { name: 'test', operands: 'rAX,Iz', imm: Imm.Iz, exec16: testAXIw, exec32: testEAXId });
   // F6/F7 /1 is an undocumented alias of /0 that processors decode as TEST.
   for (const reg of [0, 1]) {
-    defineGroup(0xf6, reg, { name: 'test', imm: Imm.Ib, exec: testEbIb });
-    defineGroup(0xf7, reg, { name: 'test', imm: Imm.Iz, exec16: testEwIw, exec32: testEdId });
+    defineGroup(0xf6, reg, { name: 'test', operands: 'Eb,Ib', imm: Imm.Ib, exec: testEbIb });
+    defineGroup(0xf7, reg, { name: 'test', operands: 'Ev,Iz', imm: Imm.Iz, exec16: testEwIw, exec32: testEdId });
   }
-  defineGroup(0xf6, 2, { name: 'not', exec: notEb });
-  defineGroup(0xf7, 2, { name: 'not', exec16: notEw, exec32: notEd });
-  defineGroup(0xf6, 3, { name: 'neg', exec: negEb });
-  defineGroup(0xf7, 3, { name: 'neg', exec16: negEw, exec32: negEd });
+  defineGroup(0xf6, 2, { name: 'not', operands: 'Eb', exec: notEb });
+  defineGroup(0xf7, 2, { name: 'not', operands: 'Ev', exec16: notEw, exec32: notEd });
+  defineGroup(0xf6, 3, { name: 'neg', operands: 'Eb', exec: negEb });
+  defineGroup(0xf7, 3, { name: 'neg', operands: 'Ev', exec16: negEw, exec32: negEd });
 
-  defineOp(0x1c0, { name: 'xadd', modrm: true, exec: xaddEbGb });
-  defineOp(0x1c1, { name: 'xadd', modrm: true, exec16: xaddEwGw, exec32: xaddEdGd });
-  defineOp(0x1b0, { name: 'cmpxchg', modrm: true, exec: cmpxchgEbGb });
-  defineOp(0x1b1, { name: 'cmpxchg', modrm: true, exec16: cmpxchgEwGw, exec32: cmpxchgEdGd });
-  defineGroup(0x1c7, 1, { name: 'cmpxchg8b', memOnly: true, exec: cmpxchg8b });
+  defineOp(0x1c0, { name: 'xadd', operands: 'Eb,Gb', modrm: true, exec: xaddEbGb });
+  defineOp(0x1c1, { name: 'xadd', operands: 'Ev,Gv', modrm: true, exec16: xaddEwGw, exec32: xaddEdGd });
+  defineOp(0x1b0, { name: 'cmpxchg', operands: 'Eb,Gb', modrm: true, exec: cmpxchgEbGb });
+  defineOp(0x1b1, { name: 'cmpxchg', operands: 'Ev,Gv', modrm: true, exec16: cmpxchgEwGw, exec32: cmpxchgEdGd });
+  defineGroup(0x1c7, 1, { name: 'cmpxchg8b', operands: 'Mq', memOnly: true, exec: cmpxchg8b });
 
-  defineOp(0x98, { name: 'cbw', exec16: cbw, exec32: cwde });
-  defineOp(0x99, { name: 'cwd', exec16: cwd, exec32: cdq });
+  defineOp(0x98, { name: 'cbw', names: ['cbw', 'cwde'], exec16: cbw, exec32: cwde });
+  defineOp(0x99, { name: 'cwd', names: ['cwd', 'cdq'], exec16: cwd, exec32: cdq });
   defineOp(0xd6, { name: 'salc', exec: salc });
 }

@@ -89,6 +89,6 @@ export function register(): void {
   defineOp(0x2f, { name: 'das', exec: das });
   defineOp(0x37, { name: 'aaa', exec: aaa });
   defineOp(0x3f, { name: 'aas', exec: aas });
-  defineOp(0xd4, { name: 'aam', imm: Imm.Ib, exec: aam });
-  defineOp(0xd5, { name: 'aad', imm: Imm.Ib, exec: aad });
+  defineOp(0xd4, { name: 'aam', operands: 'Ib', imm: Imm.Ib, exec: aam });
+  defineOp(0xd5, { name: 'aad', operands: 'Ib', imm: Imm.Ib, exec: aad });
 }

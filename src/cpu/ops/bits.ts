@@ -125,13 +125,13 @@ function bswap32(cpu: Cpu, i: Insn): void {
 export function register(): void {
   const names = ['bt', 'bts', 'btr', 'btc'];
   for (let kind = 0; kind < 4; kind++) {
-    defineOp(0x1a3 + kind * 8, { name: names[kind], modrm: true, exec16: btEwGw, exec32: btEdGd });
-    defineGroup(0x1ba, 4 + kind, { name: names[kind], imm: Imm.Ib, exec16: btEwIb, exec32: btEdIb });
+    defineOp(0x1a3 + kind * 8, { name: names[kind], operands: 'Ev,Gv', modrm: true, exec16: btEwGw, exec32: btEdGd });
+    defineGroup(0x1ba, 4 + kind, { name: names[kind], operands: 'Ev,Ib', imm: Imm.Ib, exec16: btEwIb, exec32: btEdIb });
   }
-  defineOp(0x1bc, { name: 'bsf', modrm: true, exec16: bsf16, exec32: bsf32 });
-  defineOp(0x1bd, { name: 'bsr', modrm: true, exec16: bsr16, exec32: bsr32 });
-  for (let cc = 0; cc < 16; cc++) defineOp(0x190 + cc, { name: 'setcc', modrm: true, exec: setcc });
+  defineOp(0x1bc, { name: 'bsf', operands: 'Gv,Ev', modrm: true, exec16: bsf16, exec32: bsf32 });
+  defineOp(0x1bd, { name: 'bsr', operands: 'Gv,Ev', modrm: true, exec16: bsr16, exec32: bsr32 });
+  for (let cc = 0; cc < 16; cc++) defineOp(0x190 + cc, { name: 'setcc', operands: 'Eb', modrm: true, exec: setcc });
   // BSWAP with a 16-bit operand is undefined (SDM); QEMU 7.2 ignores the 66 prefix and swaps
   // all 32 bits, and so does this.
-  for (let r = 0; r < 8; r++) defineOp(0x1c8 + r, { name: 'bswap', exec: bswap32 });
+  for (let r = 0; r < 8; r++) defineOp(0x1c8 + r, { name: 'bswap', operands: 'Zd', exec: bswap32 });
 }

@@ -86,28 +86,28 @@ export function register(): void {
     exec16: (cpu: Cpu, i: Insn) => jumpTo(cpu, relTarget16(cpu, i)),
     exec32: (cpu: Cpu, i: Insn) => jumpTo(cpu, relTarget32(cpu, i)),
   };
-  defineOp(0xe9, { name: 'jmp', imm: Imm.Iz, endsBlock: true, ...jmpRel });
-  defineOp(0xeb, { name: 'jmp', imm: Imm.IbS, endsBlock: true, ...jmpRel });
+  defineOp(0xe9, { name: 'jmp', operands: 'Jz', imm: Imm.Iz, endsBlock: true, ...jmpRel });
+  defineOp(0xeb, { name: 'jmp', operands: 'Jb', imm: Imm.IbS, endsBlock: true, ...jmpRel });
   defineGroup(0xff, 4, {
-    name: 'jmp', endsBlock: true,
+    name: 'jmp', operands: 'Ev', endsBlock: true,
     exec16: (cpu, i) => jumpTo(cpu, readRm16(cpu, i)),
     exec32: (cpu, i) => jumpTo(cpu, readRm32(cpu, i)),
   });
 
   defineOp(0xe8, {
-    name: 'call', imm: Imm.Iz, endsBlock: true,
+    name: 'call', operands: 'Jz', imm: Imm.Iz, endsBlock: true,
     exec16: (cpu, i) => call16(cpu, relTarget16(cpu, i)),
     exec32: (cpu, i) => call32(cpu, relTarget32(cpu, i)),
   });
   // A memory operand addressed through ESP is read before the return address is pushed.
   defineGroup(0xff, 2, {
-    name: 'call', endsBlock: true,
+    name: 'call', operands: 'Ev', endsBlock: true,
     exec16: (cpu, i) => call16(cpu, readRm16(cpu, i)),
     exec32: (cpu, i) => call32(cpu, readRm32(cpu, i)),
   });
-  defineOp(0xc3, { name: 'ret', endsBlock: true, exec16: (cpu) => ret16(cpu, 0), exec32: (cpu) => ret32(cpu, 0) });
+  defineOp(0xc3, { name: 'ret', sizedNames: ['retw', 'retd'], endsBlock: true, exec16: (cpu) => ret16(cpu, 0), exec32: (cpu) => ret32(cpu, 0) });
   defineOp(0xc2, {
-    name: 'ret', imm: Imm.Iw, endsBlock: true,
+    name: 'ret', operands: 'Iw', sizedNames: ['retnw', 'retd'], imm: Imm.Iw, endsBlock: true,
     exec16: (cpu, i) => ret16(cpu, i.imm), exec32: (cpu, i) => ret32(cpu, i.imm),
   });
 
@@ -116,18 +116,18 @@ export function register(): void {
     exec32: (cpu: Cpu, i: Insn) => { if (testCondition(cpu, i.op & 0xf)) jumpTo(cpu, relTarget32(cpu, i)); },
   };
   for (let cc = 0; cc < 16; cc++) {
-    defineOp(0x70 + cc, { name: 'jcc', imm: Imm.IbS, endsBlock: true, ...jcc });
-    defineOp(0x180 + cc, { name: 'jcc', imm: Imm.Iz, endsBlock: true, ...jcc });
+    defineOp(0x70 + cc, { name: 'jcc', operands: 'Jb', imm: Imm.IbS, endsBlock: true, ...jcc });
+    defineOp(0x180 + cc, { name: 'jcc', operands: 'Jz', imm: Imm.Iz, endsBlock: true, ...jcc });
   }
 
-  defineOp(0xe2, { name: 'loop', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe2) });
-  defineOp(0xe1, { name: 'loope', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe1) });
-  defineOp(0xe0, { name: 'loopne', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe0) });
-  defineOp(0xe3, { name: 'jcxz', imm: Imm.IbS, endsBlock: true, exec: jcxz });
+  defineOp(0xe2, { name: 'loop', operands: 'Jb', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe2) });
+  defineOp(0xe1, { name: 'loope', operands: 'Jb', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe1) });
+  defineOp(0xe0, { name: 'loopne', operands: 'Jb', imm: Imm.IbS, endsBlock: true, exec: (cpu, i) => loop(cpu, i, 0xe0) });
+  defineOp(0xe3, { name: 'jcxz', operands: 'Jb', imm: Imm.IbS, endsBlock: true, exec: jcxz });
 
   // INT n, INT3 and INTO are traps: the return address is the next instruction, and the
   // gate's DPL must allow the CPL.
-  defineOp(0xcd, { name: 'int', imm: Imm.Ib, endsBlock: true, exec: (cpu, i) => softwareInterrupt(cpu, i.imm) });
+  defineOp(0xcd, { name: 'int', operands: 'Ib', imm: Imm.Ib, endsBlock: true, exec: (cpu, i) => softwareInterrupt(cpu, i.imm) });
   defineOp(0xcc, { name: 'int3', endsBlock: true, exec: (cpu) => softwareInterrupt(cpu, 3) });
   defineOp(0xce, {
     name: 'into', endsBlock: true,

@@ -17,6 +17,8 @@ import {
   CR0_AM, CR0_CD, CR0_EM, CR0_ET, CR0_MP, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_DE, CR4_MCE,
   CR4_OSFXSR, CR4_OSXMMEXCPT, CR4_PAE, CR4_PCE, CR4_PGE, CR4_PSE, CR4_PVI, CR4_TSD, CR4_VME, CR4_VMXE,
 } from '../registers';
+import { pdeFor } from '../paging';
+import { readCr0, readCr4, vmxCr0Write, vmxCr4Write } from '../vmx/crAccess';
 import { rejectLock } from './lock';
 import { requireCpl0 } from './system';
 
@@ -29,6 +31,8 @@ const CR0_DEFINED = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM
  * descriptor caches as they are).
  */
 export function writeCr0(cpu: Cpu, value: number): void {
+  // VMX operation: fixed bits, and in non-root operation the host-owned bits (vmx/crAccess.ts).
+  if (cpu.vmx.on) value = vmxCr0Write(cpu, value);
   const v = (value & CR0_DEFINED) | CR0_ET;
   if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.raiseWithCode(GP, 0);
   if ((v & CR0_NW) !== 0 && (v & CR0_CD) === 0) cpu.raiseWithCode(GP, 0);
@@ -65,6 +69,7 @@ export function cr4Writable(model: CpuModel): number {
 
 /** Loads CR4: #GP(0) for a reserved bit; a change of PGE, PSE or PAE flushes the whole TLB. */
 export function writeCr4(cpu: Cpu, value: number): void {
+  if (cpu.vmx.on) value = vmxCr4Write(cpu, value);
   if ((value & ~cr4Writable(cpu.model)) !== 0) cpu.raiseWithCode(GP, 0);
   const changed = cpu.cr4 ^ value;
   cpu.cr4 = value;
@@ -98,10 +103,10 @@ function movFromCr(cpu: Cpu, i: Insn): void {
   checkCr(cpu, i);
   let v: number;
   switch (i.reg) {
-    case 0: v = cpu.cr0; break;
+    case 0: v = readCr0(cpu); break;   // with the VMX read shadow in non-root operation
     case 2: v = cpu.cr2; break;
     case 3: v = cpu.cr3; break;
-    default: v = cpu.cr4; break;
+    default: v = readCr4(cpu); break;
   }
   cpu.regs[i.rm] = v;
 }
@@ -170,14 +175,14 @@ function movToDr(cpu: Cpu, i: Insn): void {
  */
 function smsw16(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
-  if (i.mem) cpu.write16(i.seg, ea(cpu, i), cpu.cr0);
-  else setReg16(cpu, i.rm, cpu.cr0);
+  if (i.mem) cpu.write16(i.seg, ea(cpu, i), readCr0(cpu));
+  else setReg16(cpu, i.rm, readCr0(cpu));
 }
 
 function smsw32(cpu: Cpu, i: Insn): void {
   rejectLock(cpu, i);
-  if (i.mem) cpu.write16(i.seg, ea(cpu, i), cpu.cr0);
-  else cpu.regs[i.rm] = cpu.cr0;
+  if (i.mem) cpu.write16(i.seg, ea(cpu, i), readCr0(cpu));
+  else cpu.regs[i.rm] = readCr0(cpu);
 }
 
 /** LMSW r/m16: loads CR0 bits 3:0 (PE MP EM TS); it can set PE but never clear it. */
@@ -206,7 +211,7 @@ const PDE_PS = 0x80;
 export function invalidatePage(cpu: Cpu, lin: number): void {
   const page = lin >>> 12;
   if (cpu.pagingEnabled && (cpu.cr4 & CR4_PSE) !== 0) {
-    const pde = cpu.readPhys32((cpu.cr3 & ~0xfff) | ((lin >>> 22) << 2));
+    const pde = pdeFor(cpu, lin);
     if ((pde & PDE_P) === 0 || (pde & PDE_PS) !== 0) {
       const first = page & ~0x3ff;
       for (let p = first; p < first + 0x400; p++) cpu.tlb.invalidate(p);
@@ -234,11 +239,11 @@ export function register(): void {
   defineOp(0x106, { name: 'clts', exec: clts });
   defineOp(0x108, { name: 'invd', exec: cacheControl });
   defineOp(0x109, { name: 'wbinvd', exec: cacheControl });
-  defineOp(0x120, { name: 'mov', modrm: true, modIgnored: true, exec: movFromCr });
-  defineOp(0x121, { name: 'mov', modrm: true, modIgnored: true, exec: movFromDr });
-  defineOp(0x122, { name: 'mov', modrm: true, modIgnored: true, exec: movToCr });
-  defineOp(0x123, { name: 'mov', modrm: true, modIgnored: true, exec: movToDr });
-  defineGroup(0x101, 4, { name: 'smsw', exec16: smsw16, exec32: smsw32 });
-  defineGroup(0x101, 6, { name: 'lmsw', exec: lmsw });
-  defineGroup(0x101, 7, { name: 'invlpg', memOnly: true, exec: invlpg });
+  defineOp(0x120, { name: 'mov', operands: 'Rd,Cd', modrm: true, modIgnored: true, exec: movFromCr });
+  defineOp(0x121, { name: 'mov', operands: 'Rd,Dd', modrm: true, modIgnored: true, exec: movFromDr });
+  defineOp(0x122, { name: 'mov', operands: 'Cd,Rd', modrm: true, modIgnored: true, exec: movToCr });
+  defineOp(0x123, { name: 'mov', operands: 'Dd,Rd', modrm: true, modIgnored: true, exec: movToDr });
+  defineGroup(0x101, 4, { name: 'smsw', operands: 'Mw/Rv', exec16: smsw16, exec32: smsw32 });
+  defineGroup(0x101, 6, { name: 'lmsw', operands: 'Ew', exec: lmsw });
+  defineGroup(0x101, 7, { name: 'invlpg', operands: 'Mb', memOnly: true, exec: invlpg });
 }

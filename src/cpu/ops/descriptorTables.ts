@@ -248,17 +248,17 @@ function arpl(cpu: Cpu, i: Insn): void {
 }
 
 export function register(): void {
-  defineGroup(0x100, 0, { name: 'sldt', exec: sldt });
-  defineGroup(0x100, 1, { name: 'str', exec: str });
-  defineGroup(0x100, 2, { name: 'lldt', exec: lldt });
-  defineGroup(0x100, 3, { name: 'ltr', exec: ltr });
-  defineGroup(0x100, 4, { name: 'verr', exec: verr });
-  defineGroup(0x100, 5, { name: 'verw', exec: verw });
-  defineGroup(0x101, 0, { name: 'sgdt', memOnly: true, exec: sgdt });
-  defineGroup(0x101, 1, { name: 'sidt', memOnly: true, exec: sidt });
-  defineGroup(0x101, 2, { name: 'lgdt', memOnly: true, exec: lgdt });
-  defineGroup(0x101, 3, { name: 'lidt', memOnly: true, exec: lidt });
-  defineOp(0x102, { name: 'lar', modrm: true, exec16: lar16, exec32: lar32 });
-  defineOp(0x103, { name: 'lsl', modrm: true, exec16: lsl16, exec32: lsl32 });
-  defineOp(0x63, { name: 'arpl', modrm: true, exec: arpl });
+  defineGroup(0x100, 0, { name: 'sldt', operands: 'Rv/Mw', exec: sldt });
+  defineGroup(0x100, 1, { name: 'str', operands: 'Rv/Mw', exec: str });
+  defineGroup(0x100, 2, { name: 'lldt', operands: 'Ew', exec: lldt });
+  defineGroup(0x100, 3, { name: 'ltr', operands: 'Ew', exec: ltr });
+  defineGroup(0x100, 4, { name: 'verr', operands: 'Ew', exec: verr });
+  defineGroup(0x100, 5, { name: 'verw', operands: 'Ew', exec: verw });
+  defineGroup(0x101, 0, { name: 'sgdt', operands: 'Ms', memOnly: true, exec: sgdt });
+  defineGroup(0x101, 1, { name: 'sidt', operands: 'Ms', memOnly: true, exec: sidt });
+  defineGroup(0x101, 2, { name: 'lgdt', operands: 'Ms', memOnly: true, exec: lgdt });
+  defineGroup(0x101, 3, { name: 'lidt', operands: 'Ms', memOnly: true, exec: lidt });
+  defineOp(0x102, { name: 'lar', operands: 'Gv,Ew', modrm: true, exec16: lar16, exec32: lar32 });
+  defineOp(0x103, { name: 'lsl', operands: 'Gv,Ew', modrm: true, exec16: lsl16, exec32: lsl32 });
+  defineOp(0x63, { name: 'arpl', operands: 'Ew,Gw', modrm: true, exec: arpl });
 }

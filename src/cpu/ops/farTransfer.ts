@@ -320,16 +320,16 @@ export function retFar(cpu: Cpu, o32: boolean, release: number): void {
 // ---- opcodes ---------------------------------------------------------------------------
 
 export function register(): void {
-  defineOp(0xea, { name: 'jmp far', imm: Imm.Ap, endsBlock: true, exec: (cpu, i) => jmpFar(cpu, i.imm2, i.imm, i.o32) });
-  defineOp(0x9a, { name: 'call far', imm: Imm.Ap, endsBlock: true, exec: (cpu, i) => callFar(cpu, i.imm2, i.imm, i.o32) });
+  defineOp(0xea, { name: 'jmp far', operands: 'Ap', imm: Imm.Ap, endsBlock: true, exec: (cpu, i) => jmpFar(cpu, i.imm2, i.imm, i.o32) });
+  defineOp(0x9a, { name: 'call far', operands: 'Ap', imm: Imm.Ap, endsBlock: true, exec: (cpu, i) => callFar(cpu, i.imm2, i.imm, i.o32) });
   defineGroup(0xff, 5, {
-    name: 'jmp far', memOnly: true, endsBlock: true,
+    name: 'jmp far', operands: 'Mp', memOnly: true, endsBlock: true,
     exec: (cpu, i) => { readFarPointer(cpu, i); jmpFar(cpu, farPtr.sel, farPtr.offset, i.o32); },
   });
   defineGroup(0xff, 3, {
-    name: 'call far', memOnly: true, endsBlock: true,
+    name: 'call far', operands: 'Mp', memOnly: true, endsBlock: true,
     exec: (cpu, i) => { readFarPointer(cpu, i); callFar(cpu, farPtr.sel, farPtr.offset, i.o32); },
   });
-  defineOp(0xcb, { name: 'retf', endsBlock: true, exec: (cpu, i) => retFar(cpu, i.o32, 0) });
-  defineOp(0xca, { name: 'retf', imm: Imm.Iw, endsBlock: true, exec: (cpu, i) => retFar(cpu, i.o32, i.imm) });
+  defineOp(0xcb, { name: 'retf', sizedNames: ['retfw', 'retfd'], endsBlock: true, exec: (cpu, i) => retFar(cpu, i.o32, 0) });
+  defineOp(0xca, { name: 'retf', operands: 'Iw', sizedNames: ['retfw', 'retfd'], imm: Imm.Iw, endsBlock: true, exec: (cpu, i) => retFar(cpu, i.o32, i.imm) });
 }

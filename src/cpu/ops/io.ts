@@ -29,12 +29,12 @@ function portOut(cpu: Cpu, port: number, size: AccessSize): void {
 function dx(cpu: Cpu): number { return cpu.regs[EDX] & 0xffff; }
 
 export function register(): void {
-  defineOp(0xe4, { name: 'in', imm: Imm.Ib, exec: (cpu, i) => portIn(cpu, i.imm, 1) });
-  defineOp(0xe5, { name: 'in', imm: Imm.Ib, exec16: (cpu, i) => portIn(cpu, i.imm, 2), exec32: (cpu, i) => portIn(cpu, i.imm, 4) });
-  defineOp(0xec, { name: 'in', exec: (cpu) => portIn(cpu, dx(cpu), 1) });
-  defineOp(0xed, { name: 'in', exec16: (cpu) => portIn(cpu, dx(cpu), 2), exec32: (cpu) => portIn(cpu, dx(cpu), 4) });
-  defineOp(0xe6, { name: 'out', imm: Imm.Ib, exec: (cpu, i) => portOut(cpu, i.imm, 1) });
-  defineOp(0xe7, { name: 'out', imm: Imm.Ib, exec16: (cpu, i) => portOut(cpu, i.imm, 2), exec32: (cpu, i) => portOut(cpu, i.imm, 4) });
-  defineOp(0xee, { name: 'out', exec: (cpu) => portOut(cpu, dx(cpu), 1) });
-  defineOp(0xef, { name: 'out', exec16: (cpu) => portOut(cpu, dx(cpu), 2), exec32: (cpu) => portOut(cpu, dx(cpu), 4) });
+  defineOp(0xe4, { name: 'in', operands: 'AL,Ib', imm: Imm.Ib, exec: (cpu, i) => portIn(cpu, i.imm, 1) });
+  defineOp(0xe5, { name: 'in', operands: 'eAX,Ib', imm: Imm.Ib, exec16: (cpu, i) => portIn(cpu, i.imm, 2), exec32: (cpu, i) => portIn(cpu, i.imm, 4) });
+  defineOp(0xec, { name: 'in', operands: 'AL,DX', exec: (cpu) => portIn(cpu, dx(cpu), 1) });
+  defineOp(0xed, { name: 'in', operands: 'eAX,DX', exec16: (cpu) => portIn(cpu, dx(cpu), 2), exec32: (cpu) => portIn(cpu, dx(cpu), 4) });
+  defineOp(0xe6, { name: 'out', operands: 'Ib,AL', imm: Imm.Ib, exec: (cpu, i) => portOut(cpu, i.imm, 1) });
+  defineOp(0xe7, { name: 'out', operands: 'Ib,eAX', imm: Imm.Ib, exec16: (cpu, i) => portOut(cpu, i.imm, 2), exec32: (cpu, i) => portOut(cpu, i.imm, 4) });
+  defineOp(0xee, { name: 'out', operands: 'DX,AL', exec: (cpu) => portOut(cpu, dx(cpu), 1) });
+  defineOp(0xef, { name: 'out', operands: 'DX,eAX', exec16: (cpu) => portOut(cpu, dx(cpu), 2), exec32: (cpu) => portOut(cpu, dx(cpu), 4) });
 }

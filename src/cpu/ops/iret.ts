@@ -83,5 +83,5 @@ export function iret(cpu: Cpu, o32: boolean): void {
 
 export function register(): void {
   // Ends the block: IF may have changed, and interrupts can be taken right after IRET.
-  defineOp(0xcf, { name: 'iret', endsBlock: true, exec: (cpu, i) => iret(cpu, i.o32) });
+  defineOp(0xcf, { name: 'iret', sizedNames: ['iretw', 'iretd'], endsBlock: true, exec: (cpu, i) => iret(cpu, i.o32) });
 }

@@ -29,8 +29,8 @@ export function register(): void {
   defineOp(0x90, { name: 'nop', exec: nothing });
   // 0F 1F is NOP r/m (all of it is a hint NOP); 0F 18-1E are the prefetch and reserved hint
   // NOPs, which P6 decodes with a ModR/M byte and executes as NOPs; none touches memory.
-  for (let op = 0x118; op <= 0x11f; op++) defineOp(op, { name: 'nop', modrm: true, exec: nothing });
+  for (let op = 0x118; op <= 0x11f; op++) defineOp(op, { name: 'nop', operands: 'Ev', modrm: true, exec: nothing });
   defineOp(0x10b, { name: 'ud2', exec: (cpu) => cpu.raise(UD) });
   defineOp(0x9b, { name: 'wait', exec: wait });
-  for (let op = 0xd8; op <= 0xdf; op++) defineOp(op, { name: 'esc', modrm: true, exec: x87 });
+  for (let op = 0xd8; op <= 0xdf; op++) defineOp(op, { name: 'esc', operands: 'x87', modrm: true, exec: x87 });
 }

@@ -26,6 +26,7 @@ const AH = 4;
 export function loadStackSegmentShadowed(cpu: Cpu, sel: number): void {
   loadDataSegment(cpu, SS, sel);
   cpu.inhibitUntil = cpu.icount + 1;
+  cpu.movSsShadowUntil = cpu.icount + 1;   // VMX reports this blocking apart from STI's
   cpu.leaveBlock = true;
 }
 
@@ -112,88 +113,88 @@ function xchgEax16(cpu: Cpu, i: Insn): void {
 // ---- opcodes -----------------------------------------------------------------------------
 
 export function register(): void {
-  defineOp(0x88, { name: 'mov', modrm: true, exec: (cpu, i) => writeRm8(cpu, i, getReg8(cpu, i.reg)) });
+  defineOp(0x88, { name: 'mov', operands: 'Eb,Gb', modrm: true, exec: (cpu, i) => writeRm8(cpu, i, getReg8(cpu, i.reg)) });
   defineOp(0x89, {
-    name: 'mov', modrm: true,
+    name: 'mov', operands: 'Ev,Gv', modrm: true,
     exec16: (cpu, i) => writeRm16(cpu, i, cpu.regs[i.reg]),
     exec32: (cpu, i) => writeRm32(cpu, i, cpu.regs[i.reg]),
   });
-  defineOp(0x8a, { name: 'mov', modrm: true, exec: (cpu, i) => setReg8(cpu, i.reg, readRm8(cpu, i)) });
+  defineOp(0x8a, { name: 'mov', operands: 'Gb,Eb', modrm: true, exec: (cpu, i) => setReg8(cpu, i.reg, readRm8(cpu, i)) });
   defineOp(0x8b, {
-    name: 'mov', modrm: true,
+    name: 'mov', operands: 'Gv,Ev', modrm: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, readRm16(cpu, i)),
     exec32: (cpu, i) => { cpu.regs[i.reg] = readRm32(cpu, i); },
   });
 
   // Sreg numbers 6 and 7 do not exist, and CS cannot be loaded with MOV: those decode to #UD.
   for (let s = 0; s < 6; s++) {
-    defineGroup(0x8c, s, { name: 'mov', exec16: movFromSreg16, exec32: movFromSreg32 });
-    if (s !== 1) defineGroup(0x8e, s, { name: 'mov', exec: movToSreg });
+    defineGroup(0x8c, s, { name: 'mov', operands: 'Mw/Rv,Sw', exec16: movFromSreg16, exec32: movFromSreg32 });
+    if (s !== 1) defineGroup(0x8e, s, { name: 'mov', operands: 'Sw,Ew', exec: movToSreg });
   }
 
   // moffs: the address is an immediate of the address size, in DS unless overridden.
-  defineOp(0xa0, { name: 'mov', imm: Imm.Moffs, exec: (cpu, i) => setReg8(cpu, EAX, cpu.read8(i.seg, ea(cpu, i))) });
+  defineOp(0xa0, { name: 'mov', operands: 'AL,Ob', imm: Imm.Moffs, exec: (cpu, i) => setReg8(cpu, EAX, cpu.read8(i.seg, ea(cpu, i))) });
   defineOp(0xa1, {
-    name: 'mov', imm: Imm.Moffs,
+    name: 'mov', operands: 'rAX,Ov', imm: Imm.Moffs,
     exec16: (cpu, i) => setReg16(cpu, EAX, cpu.read16(i.seg, ea(cpu, i))),
     exec32: (cpu, i) => { cpu.regs[EAX] = cpu.read32(i.seg, ea(cpu, i)); },
   });
-  defineOp(0xa2, { name: 'mov', imm: Imm.Moffs, exec: (cpu, i) => cpu.write8(i.seg, ea(cpu, i), cpu.regs[EAX]) });
+  defineOp(0xa2, { name: 'mov', operands: 'Ob,AL', imm: Imm.Moffs, exec: (cpu, i) => cpu.write8(i.seg, ea(cpu, i), cpu.regs[EAX]) });
   defineOp(0xa3, {
-    name: 'mov', imm: Imm.Moffs,
+    name: 'mov', operands: 'Ov,rAX', imm: Imm.Moffs,
     exec16: (cpu, i) => cpu.write16(i.seg, ea(cpu, i), cpu.regs[EAX]),
     exec32: (cpu, i) => cpu.write32(i.seg, ea(cpu, i), cpu.regs[EAX]),
   });
 
   for (let r = 0; r < 8; r++) {
-    defineOp(0xb0 + r, { name: 'mov', imm: Imm.Ib, exec: (cpu, i) => setReg8(cpu, i.reg, i.imm) });
+    defineOp(0xb0 + r, { name: 'mov', operands: 'Zb,Ib', imm: Imm.Ib, exec: (cpu, i) => setReg8(cpu, i.reg, i.imm) });
     defineOp(0xb8 + r, {
-      name: 'mov', imm: Imm.Iz,
+      name: 'mov', operands: 'Zv,Iv', imm: Imm.Iz,
       exec16: (cpu, i) => setReg16(cpu, i.reg, i.imm),
       exec32: (cpu, i) => { cpu.regs[i.reg] = i.imm; },
     });
   }
-  defineGroup(0xc6, 0, { name: 'mov', imm: Imm.Ib, exec: (cpu, i) => writeRm8(cpu, i, i.imm) }, Imm.Ib);
+  defineGroup(0xc6, 0, { name: 'mov', operands: 'Eb,Ib', imm: Imm.Ib, exec: (cpu, i) => writeRm8(cpu, i, i.imm) }, Imm.Ib);
   defineGroup(0xc7, 0, {
-    name: 'mov', imm: Imm.Iz,
+    name: 'mov', operands: 'Ev,Iz', imm: Imm.Iz,
     exec16: (cpu, i) => writeRm16(cpu, i, i.imm),
     exec32: (cpu, i) => writeRm32(cpu, i, i.imm),
   }, Imm.Iz);
 
   defineOp(0x1b6, {
-    name: 'movzx', modrm: true,
+    name: 'movzx', operands: 'Gv,Eb', modrm: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, readRm8(cpu, i)),
     exec32: (cpu, i) => { cpu.regs[i.reg] = readRm8(cpu, i); },
   });
   defineOp(0x1b7, {
-    name: 'movzx', modrm: true,
+    name: 'movzx', operands: 'Gv,Ew', modrm: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, readRm16(cpu, i)),
     exec32: (cpu, i) => { cpu.regs[i.reg] = readRm16(cpu, i); },
   });
   defineOp(0x1be, {
-    name: 'movsx', modrm: true,
+    name: 'movsx', operands: 'Gv,Eb', modrm: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, (readRm8(cpu, i) << 24) >> 24),
     exec32: (cpu, i) => { cpu.regs[i.reg] = (readRm8(cpu, i) << 24) >> 24; },
   });
   defineOp(0x1bf, {
-    name: 'movsx', modrm: true,
+    name: 'movsx', operands: 'Gv,Ew', modrm: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, readRm16(cpu, i)),
     exec32: (cpu, i) => { cpu.regs[i.reg] = (readRm16(cpu, i) << 16) >> 16; },
   });
 
-  defineOp(0x86, { name: 'xchg', modrm: true, exec: xchg8 });
-  defineOp(0x87, { name: 'xchg', modrm: true, exec16: xchg16, exec32: xchg32 });
-  for (let r = 1; r < 8; r++) defineOp(0x90 + r, { name: 'xchg', exec16: xchgEax16, exec32: xchgEax32 });
+  defineOp(0x86, { name: 'xchg', operands: 'Gb,Eb', modrm: true, exec: xchg8 });
+  defineOp(0x87, { name: 'xchg', operands: 'Gv,Ev', modrm: true, exec16: xchg16, exec32: xchg32 });
+  for (let r = 1; r < 8; r++) defineOp(0x90 + r, { name: 'xchg', operands: 'rAX,Zv', exec16: xchgEax16, exec32: xchgEax32 });
 
   // LEA stores the offset itself: no segment, no access; ea() already wraps it to the address size.
   defineOp(0x8d, {
-    name: 'lea', modrm: true, memOnly: true,
+    name: 'lea', operands: 'Gv,M', modrm: true, memOnly: true,
     exec16: (cpu, i) => setReg16(cpu, i.reg, ea(cpu, i)),
     exec32: (cpu, i) => { cpu.regs[i.reg] = ea(cpu, i); },
   });
 
   defineOp(0xd7, {
-    name: 'xlat',
+    name: 'xlat', names: ['xlatb', 'xlatb'],
     exec: (cpu, i) => {
       const r = cpu.regs;
       const off = i.a32 ? (r[EBX] + (r[EAX] & 0xff)) | 0 : (r[EBX] + (r[EAX] & 0xff)) & 0xffff;
@@ -205,7 +206,7 @@ export function register(): void {
   // leaves the destination as it was, also with a 32-bit operand (SDM Vol. 2, CMOVcc).
   for (let cc = 0; cc < 16; cc++) {
     defineOp(0x140 + cc, {
-      name: 'cmovcc', modrm: true,
+      name: 'cmovcc', operands: 'Gv,Ev', modrm: true,
       exec16: (cpu, i) => { const v = readRm16(cpu, i); if (testCondition(cpu, i.op & 0xf)) setReg16(cpu, i.reg, v); },
       exec32: (cpu, i) => { const v = readRm32(cpu, i); if (testCondition(cpu, i.op & 0xf)) cpu.regs[i.reg] = v; },
     });
@@ -214,11 +215,11 @@ export function register(): void {
   defineOp(0x9f, { name: 'lahf', exec: (cpu) => setReg8(cpu, AH, (getEflags(cpu) & AH_FLAGS) | 2) });
   defineOp(0x9e, { name: 'sahf', exec: (cpu) => setFlagBits(cpu, AH_FLAGS, cpu.regs[EAX] >> 8) });
 
-  defineOp(0xc4, { name: 'les', modrm: true, memOnly: true, exec: loadFarPointer(ES) });
-  defineOp(0xc5, { name: 'lds', modrm: true, memOnly: true, exec: loadFarPointer(DS) });
-  defineOp(0x1b2, { name: 'lss', modrm: true, memOnly: true, exec: loadFarPointer(SS) });
-  defineOp(0x1b4, { name: 'lfs', modrm: true, memOnly: true, exec: loadFarPointer(FS) });
-  defineOp(0x1b5, { name: 'lgs', modrm: true, memOnly: true, exec: loadFarPointer(GS) });
+  defineOp(0xc4, { name: 'les', operands: 'Gz,Mp', modrm: true, memOnly: true, exec: loadFarPointer(ES) });
+  defineOp(0xc5, { name: 'lds', operands: 'Gz,Mp', modrm: true, memOnly: true, exec: loadFarPointer(DS) });
+  defineOp(0x1b2, { name: 'lss', operands: 'Gv,Mp', modrm: true, memOnly: true, exec: loadFarPointer(SS) });
+  defineOp(0x1b4, { name: 'lfs', operands: 'Gv,Mp', modrm: true, memOnly: true, exec: loadFarPointer(FS) });
+  defineOp(0x1b5, { name: 'lgs', operands: 'Gv,Mp', modrm: true, memOnly: true, exec: loadFarPointer(GS) });
 
-  defineOp(0x62, { name: 'bound', modrm: true, memOnly: true, exec16: bound16, exec32: bound32 });
+  defineOp(0x62, { name: 'bound', operands: 'Gv,Ma', modrm: true, memOnly: true, exec16: bound16, exec32: bound32 });
 }

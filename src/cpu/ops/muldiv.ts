@@ -190,15 +190,15 @@ function idivEd(cpu: Cpu, i: Insn): void {
 }
 
 export function register(): void {
-  defineGroup(0xf6, 4, { name: 'mul', exec: mulEb });
-  defineGroup(0xf7, 4, { name: 'mul', exec16: mulEw, exec32: mulEd });
-  defineGroup(0xf6, 5, { name: 'imul', exec: imulEb });
-  defineGroup(0xf7, 5, { name: 'imul', exec16: imulEw, exec32: imulEd });
-  defineGroup(0xf6, 6, { name: 'div', exec: divEb });
-  defineGroup(0xf7, 6, { name: 'div', exec16: divEw, exec32: divEd });
-  defineGroup(0xf6, 7, { name: 'idiv', exec: idivEb });
-  defineGroup(0xf7, 7, { name: 'idiv', exec16: idivEw, exec32: idivEd });
-  defineOp(0x1af, { name: 'imul', modrm: true, exec16: imulGwEw, exec32: imulGdEd });
-  defineOp(0x69, { name: 'imul', modrm: true, imm: Imm.Iz, exec16: imulGwEwI, exec32: imulGdEdI });
-  defineOp(0x6b, { name: 'imul', modrm: true, imm: Imm.IbS, exec16: imulGwEwI, exec32: imulGdEdI });
+  defineGroup(0xf6, 4, { name: 'mul', operands: 'Eb', exec: mulEb });
+  defineGroup(0xf7, 4, { name: 'mul', operands: 'Ev', exec16: mulEw, exec32: mulEd });
+  defineGroup(0xf6, 5, { name: 'imul', operands: 'Eb', exec: imulEb });
+  defineGroup(0xf7, 5, { name: 'imul', operands: 'Ev', exec16: imulEw, exec32: imulEd });
+  defineGroup(0xf6, 6, { name: 'div', operands: 'Eb', exec: divEb });
+  defineGroup(0xf7, 6, { name: 'div', operands: 'Ev', exec16: divEw, exec32: divEd });
+  defineGroup(0xf6, 7, { name: 'idiv', operands: 'Eb', exec: idivEb });
+  defineGroup(0xf7, 7, { name: 'idiv', operands: 'Ev', exec16: idivEw, exec32: idivEd });
+  defineOp(0x1af, { name: 'imul', operands: 'Gv,Ev', modrm: true, exec16: imulGwEw, exec32: imulGdEd });
+  defineOp(0x69, { name: 'imul', operands: 'Gv,Ev,Iz', modrm: true, imm: Imm.Iz, exec16: imulGwEwI, exec32: imulGdEdI });
+  defineOp(0x6b, { name: 'imul', operands: 'Gv,Ev,Ib', modrm: true, imm: Imm.IbS, exec16: imulGwEwI, exec32: imulGdEdI });
 }

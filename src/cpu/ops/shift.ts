@@ -210,15 +210,15 @@ function shrdCL32(cpu: Cpu, i: Insn): void { dshift32(cpu, i, cpu.regs[ECX], tru
 export function register(): void {
   for (let op = 0; op < 8; op++) {
     const name = NAMES[op];
-    defineGroup(0xc0, op, { name, imm: Imm.Ib, exec: shiftEbIb });
-    defineGroup(0xc1, op, { name, imm: Imm.Ib, exec16: shiftEwIb, exec32: shiftEdIb });
-    defineGroup(0xd0, op, { name, exec: shiftEb1 });
-    defineGroup(0xd1, op, { name, exec16: shiftEw1, exec32: shiftEd1 });
-    defineGroup(0xd2, op, { name, exec: shiftEbCL });
-    defineGroup(0xd3, op, { name, exec16: shiftEwCL, exec32: shiftEdCL });
+    defineGroup(0xc0, op, { name, operands: 'Eb,Ib', imm: Imm.Ib, exec: shiftEbIb });
+    defineGroup(0xc1, op, { name, operands: 'Ev,Ib', imm: Imm.Ib, exec16: shiftEwIb, exec32: shiftEdIb });
+    defineGroup(0xd0, op, { name, operands: 'Eb,1', exec: shiftEb1 });
+    defineGroup(0xd1, op, { name, operands: 'Ev,1', exec16: shiftEw1, exec32: shiftEd1 });
+    defineGroup(0xd2, op, { name, operands: 'Eb,CL', exec: shiftEbCL });
+    defineGroup(0xd3, op, { name, operands: 'Ev,CL', exec16: shiftEwCL, exec32: shiftEdCL });
   }
-  defineOp(0x1a4, { name: 'shld', modrm: true, imm: Imm.Ib, exec16: shldIb16, exec32: shldIb32 });
-  defineOp(0x1a5, { name: 'shld', modrm: true, exec16: shldCL16, exec32: shldCL32 });
-  defineOp(0x1ac, { name: 'shrd', modrm: true, imm: Imm.Ib, exec16: shrdIb16, exec32: shrdIb32 });
-  defineOp(0x1ad, { name: 'shrd', modrm: true, exec16: shrdCL16, exec32: shrdCL32 });
+  defineOp(0x1a4, { name: 'shld', operands: 'Ev,Gv,Ib', modrm: true, imm: Imm.Ib, exec16: shldIb16, exec32: shldIb32 });
+  defineOp(0x1a5, { name: 'shld', operands: 'Ev,Gv,CL', modrm: true, exec16: shldCL16, exec32: shldCL32 });
+  defineOp(0x1ac, { name: 'shrd', operands: 'Ev,Gv,Ib', modrm: true, imm: Imm.Ib, exec16: shrdIb16, exec32: shrdIb32 });
+  defineOp(0x1ad, { name: 'shrd', operands: 'Ev,Gv,CL', modrm: true, exec16: shrdCL16, exec32: shrdCL32 });
 }

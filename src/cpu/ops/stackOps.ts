@@ -192,44 +192,44 @@ export function register(): void {
   for (let r = 0; r < 8; r++) {
     // PUSH ESP pushes the value ESP had before the instruction.
     defineOp(0x50 + r, {
-      name: 'push',
+      name: 'push', operands: 'Zv',
       exec16: (cpu, i) => push16(cpu, cpu.regs[i.reg]),
       exec32: (cpu, i) => push32(cpu, cpu.regs[i.reg]),
     });
     // POP ESP: the increment is overwritten by the value popped.
     defineOp(0x58 + r, {
-      name: 'pop',
+      name: 'pop', operands: 'Zv',
       exec16: (cpu, i) => setReg16(cpu, i.reg, pop16(cpu)),
       exec32: (cpu, i) => { cpu.regs[i.reg] = pop32(cpu); },
     });
   }
-  defineOp(0x68, { name: 'push', imm: Imm.Iz, exec16: (cpu, i) => push16(cpu, i.imm), exec32: (cpu, i) => push32(cpu, i.imm) });
-  defineOp(0x6a, { name: 'push', imm: Imm.IbS, exec16: (cpu, i) => push16(cpu, i.imm), exec32: (cpu, i) => push32(cpu, i.imm) });
+  defineOp(0x68, { name: 'push', operands: 'Iz', imm: Imm.Iz, exec16: (cpu, i) => push16(cpu, i.imm), exec32: (cpu, i) => push32(cpu, i.imm) });
+  defineOp(0x6a, { name: 'push', operands: 'Ib', imm: Imm.IbS, exec16: (cpu, i) => push16(cpu, i.imm), exec32: (cpu, i) => push32(cpu, i.imm) });
   // A memory source addressed through ESP uses ESP before the push.
   defineGroup(0xff, 6, {
-    name: 'push',
+    name: 'push', operands: 'Ev',
     exec16: (cpu, i) => push16(cpu, readRm16(cpu, i)),
     exec32: (cpu, i) => push32(cpu, readRm32(cpu, i)),
   });
-  defineGroup(0x8f, 0, { name: 'pop', exec16: popRm16, exec32: popRm32 });
+  defineGroup(0x8f, 0, { name: 'pop', operands: 'Ev', exec16: popRm16, exec32: popRm32 });
 
   const segPushes: [number, number][] = [[0x06, ES], [0x0e, CS], [0x16, SS], [0x1e, DS], [0x1a0, FS], [0x1a8, GS]];
   for (const [op, seg] of segPushes) {
     defineOp(op, {
-      name: 'push',
+      name: 'push', operands: ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'][seg],
       exec16: (cpu) => push16(cpu, cpu.segSel[seg]),
       exec32: (cpu) => pushSelector32(cpu, cpu.segSel[seg]),
     });
   }
   const segPops: [number, number][] = [[0x07, ES], [0x17, SS], [0x1f, DS], [0x1a1, FS], [0x1a9, GS]];
   for (const [op, seg] of segPops) {
-    defineOp(op, { name: 'pop', exec16: (cpu) => popSegment(cpu, seg, 2), exec32: (cpu) => popSegment(cpu, seg, 4) });
+    defineOp(op, { name: 'pop', operands: ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'][seg], exec16: (cpu) => popSegment(cpu, seg, 2), exec32: (cpu) => popSegment(cpu, seg, 4) });
   }
 
-  defineOp(0x60, { name: 'pusha', exec: pusha });
-  defineOp(0x61, { name: 'popa', exec: popa });
-  defineOp(0x9c, { name: 'pushf', exec: pushf });
-  defineOp(0x9d, { name: 'popf', exec: popf });
-  defineOp(0xc8, { name: 'enter', imm: Imm.IwIb, exec: enter });
+  defineOp(0x60, { name: 'pusha', sizedNames: ['pushaw', 'pushad'], exec: pusha });
+  defineOp(0x61, { name: 'popa', sizedNames: ['popaw', 'popad'], exec: popa });
+  defineOp(0x9c, { name: 'pushf', sizedNames: ['pushfw', 'pushfd'], exec: pushf });
+  defineOp(0x9d, { name: 'popf', sizedNames: ['popfw', 'popfd'], exec: popf });
+  defineOp(0xc8, { name: 'enter', operands: 'Iw,Ib', imm: Imm.IwIb, exec: enter });
   defineOp(0xc9, { name: 'leave', exec: leave });
 }

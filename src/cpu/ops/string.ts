@@ -237,27 +237,27 @@ function portString(cpu: Cpu, i: Insn, size: AccessSize, step: Step): void {
 // ---- opcodes -----------------------------------------------------------------------------
 
 export function register(): void {
-  defineOp(0xa4, { name: 'movs', exec: (cpu, i) => repeatBulk(cpu, i, 1, movsStep, movsBulk) });
+  defineOp(0xa4, { name: 'movs', operands: 'Yb,Xb', names: ['movsb', 'movsb'], exec: (cpu, i) => repeatBulk(cpu, i, 1, movsStep, movsBulk) });
   defineOp(0xa5, {
-    name: 'movs',
+    name: 'movs', operands: 'Yv,Xv', names: ['movsw', 'movsd'],
     exec16: (cpu, i) => repeatBulk(cpu, i, 2, movsStep, movsBulk),
     exec32: (cpu, i) => repeatBulk(cpu, i, 4, movsStep, movsBulk),
   });
-  defineOp(0xaa, { name: 'stos', exec: (cpu, i) => repeatBulk(cpu, i, 1, stosStep, stosBulk) });
+  defineOp(0xaa, { name: 'stos', operands: 'Yb,AL', names: ['stosb', 'stosb'], exec: (cpu, i) => repeatBulk(cpu, i, 1, stosStep, stosBulk) });
   defineOp(0xab, {
-    name: 'stos',
+    name: 'stos', operands: 'Yv,rAX', names: ['stosw', 'stosd'],
     exec16: (cpu, i) => repeatBulk(cpu, i, 2, stosStep, stosBulk),
     exec32: (cpu, i) => repeatBulk(cpu, i, 4, stosStep, stosBulk),
   });
   const simple: [number, string, Step][] = [[0xa6, 'cmps', cmpsStep], [0xac, 'lods', lodsStep], [0xae, 'scas', scasStep]];
   for (const [op, name, step] of simple) {
-    defineOp(op, { name, exec: (cpu, i) => repeat(cpu, i, 1, step) });
-    defineOp(op + 1, { name, exec16: (cpu, i) => repeat(cpu, i, 2, step), exec32: (cpu, i) => repeat(cpu, i, 4, step) });
+    defineOp(op, { name, operands: name === 'cmps' ? 'Xb,Yb' : name === 'lods' ? 'AL,Xb' : 'AL,Yb', names: [`${name}b`, `${name}b`], exec: (cpu, i) => repeat(cpu, i, 1, step) });
+    defineOp(op + 1, { name, operands: name === 'cmps' ? 'Xv,Yv' : name === 'lods' ? 'rAX,Xv' : 'rAX,Yv', names: [`${name}w`, `${name}d`], exec16: (cpu, i) => repeat(cpu, i, 2, step), exec32: (cpu, i) => repeat(cpu, i, 4, step) });
   }
-  defineOp(0x6c, { name: 'ins', exec: (cpu, i) => portString(cpu, i, 1, insStep) });
-  defineOp(0x6d, { name: 'ins', exec16: (cpu, i) => portString(cpu, i, 2, insStep), exec32: (cpu, i) => portString(cpu, i, 4, insStep) });
+  defineOp(0x6c, { name: 'ins', operands: 'Yb,DX', names: ['insb', 'insb'], exec: (cpu, i) => portString(cpu, i, 1, insStep) });
+  defineOp(0x6d, { name: 'ins', operands: 'Yz,DX', names: ['insw', 'insd'], exec16: (cpu, i) => portString(cpu, i, 2, insStep), exec32: (cpu, i) => portString(cpu, i, 4, insStep) });
   // A device may raise an interrupt or stop the run on a write: the block ends after OUTS.
   const outs = (cpu: Cpu, i: Insn, size: AccessSize): void => { portString(cpu, i, size, outsStep); cpu.leaveBlock = true; };
-  defineOp(0x6e, { name: 'outs', exec: (cpu, i) => outs(cpu, i, 1) });
-  defineOp(0x6f, { name: 'outs', exec16: (cpu, i) => outs(cpu, i, 2), exec32: (cpu, i) => outs(cpu, i, 4) });
+  defineOp(0x6e, { name: 'outs', operands: 'DX,Xb', names: ['outsb', 'outsb'], exec: (cpu, i) => outs(cpu, i, 1) });
+  defineOp(0x6f, { name: 'outs', operands: 'DX,Xz', names: ['outsw', 'outsd'], exec16: (cpu, i) => outs(cpu, i, 2), exec32: (cpu, i) => outs(cpu, i, 4) });
 }

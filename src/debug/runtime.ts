@@ -1,0 +1,649 @@
+/**
+ * The debugger over one Machine, independent of the Debug Adapter Protocol: loads an image with
+ * its symbols and line tables, runs the guest asynchronously in slices (yielding to the event
+ * loop between them, so `pause` is served within one slice however busy the guest is), and
+ * implements breakpoints, stepping, exception stops and the views of the guest's state.
+ *
+ * Execution is driven by a goal (continue, a step, step out) that advances a slice at a time
+ * and says when to stop. Code breakpoints are the CPU's own (Cpu.code.setBreakpoints): user
+ * breakpoints plus the temporary ones a step sets at a return address.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Cpu } from '../cpu/cpu';
+import { StopReason } from '../cpu/cpu';
+import { getEflags } from '../cpu/flags';
+import { CS, ESP, EBP, REG32_NAMES, SEG_NAMES, SS } from '../cpu/registers';
+import { Machine, type RunResult } from '../machine/machine';
+import { LoadError } from '../loader/loadError';
+import { readDebugInfo, type DebugInfo } from './debugInfo';
+import { disassemble, formatMnemonic, type DisassembledLine, type Formatter } from './disassembly';
+import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
+import { evaluate as evaluateExpression } from './expression';
+import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
+import { decodeInstruction, MAX_INSTRUCTION_LENGTH, type DecodedInstruction } from './instructions';
+import {
+  controlRegisters, descriptorTableRegisters, generalRegisters, segmentRegisters, type RegisterNode,
+} from './registers';
+import type { LineRange } from './sourceMap';
+import { innermostExit, walkStack } from './stackTrace';
+import { EXCEPTION_MNEMONICS, PF } from '../cpu/exceptions';
+
+/** The image cannot be debugged: the message names the file and the problem. */
+export class LaunchError extends Error {
+  override readonly name = 'LaunchError';
+}
+
+export interface RuntimeOptions {
+  /** Path of the image: a Multiboot ELF or flat binary. */
+  program: string;
+  memoryMiB?: number;
+  /** The Multiboot command line after the image name. */
+  cmdline?: string;
+  /** Bytes the guest receives on COM1 from the start. */
+  serialInput?: Uint8Array;
+  /** Guest instructions per slice between two yields to the event loop. */
+  sliceInstructions?: number;
+}
+
+export type StopKind = 'entry' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'step' |
+  'pause' | 'exception' | 'halt';
+
+export interface StopInfo {
+  reason: StopKind;
+  /** One line saying why and where. */
+  description: string;
+  breakpointIds: number[];
+  exception?: { id: string; name: string; errorCode?: number; details: string };
+}
+
+export interface RuntimeListener {
+  stopped(stop: StopInfo): void;
+  /** The guest is gone (exit, reset, or a resume after a stop that cannot be resumed). */
+  ended(result: RunResult): void;
+  /** Text the guest sent on COM1. */
+  output(text: string): void;
+  /** A bug in the emulator or debugger while running: the session cannot go on. */
+  failed(error: Error): void;
+}
+
+export interface BreakpointStatus {
+  id: number;
+  verified: boolean;
+  /** Where it was placed (moved to the next line with code if needed). */
+  line?: number;
+  address?: number;
+  message?: string;
+}
+
+export interface StackFrameInfo {
+  id: number;
+  name: string;
+  address: number;
+  source?: { file: string; line: number };
+}
+
+type Outcome = { stop: StopInfo } | { end: RunResult };
+type Free = { kind: 'slice' } | { kind: 'at'; pc: number } | { kind: 'outcome'; outcome: Outcome };
+
+/** A piece of work that runs the guest until it says to stop; `advance` does about one slice of it. */
+interface Goal { advance(rt: DebugRuntime): Outcome | undefined }
+
+type BreakpointKind = 'source' | 'function' | 'instruction';
+const KIND_REASON: Record<BreakpointKind, StopKind> = {
+  source: 'breakpoint', function: 'function breakpoint', instruction: 'instruction breakpoint',
+};
+
+const DEFAULT_SLICE = 1 << 16;
+const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
+const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export class DebugRuntime {
+  readonly machine: Machine;
+  readonly cpu: Cpu;
+  readonly memory: GuestMemory;
+  readonly info: DebugInfo;
+  readonly program: string;
+  /** Text of disassembled instructions; a full disassembler replaces the decoder's mnemonics here. */
+  formatter: Formatter = formatMnemonic;
+  state: 'stopped' | 'running' | 'ended' = 'stopped';
+  lastStop: StopInfo | undefined;
+  /** Slices run so far (pause is served before the next one). */
+  slices = 0;
+  readonly sliceInstructions: number;
+
+  private nextBreakpointId = 1;
+  private readonly sourceBreakpoints = new Map<string, { id: number; address?: number }[]>();
+  private functionBreakpoints: { id: number; address?: number }[] = [];
+  private instructionBreakpoints: { id: number; address: number }[] = [];
+  /** User breakpoints by linear address. */
+  private userAt = new Map<number, { ids: number[]; kinds: Set<BreakpointKind> }>();
+  /** Temporary stops of the running goal (return addresses). */
+  readonly tempStops = new Set<number>();
+  private appliedStops = '';
+
+  private exceptionVectors = new Set<number>();
+  private stopOnTripleFault = true;
+  /** Hook calls are counted per instruction, so a resume can let the stopped-on exception through. */
+  private hookIcount = -1;
+  private hookIndex = 0;
+  private caught: { vector: number; errorCode: number | undefined; icount: number; index: number } | undefined;
+  private skip: { icount: number; index: number } | undefined;
+
+  private pauseRequested = false;
+  /** A stop the guest cannot be resumed from (halt, triple fault): resuming ends the session. */
+  private endAfterResume: RunResult | undefined;
+  private serialBytes: number[] = [];
+  private readonly serialDecoder = new TextDecoder('utf-8');
+
+  constructor(opts: RuntimeOptions, private readonly listener: RuntimeListener) {
+    this.program = opts.program;
+    this.sliceInstructions = opts.sliceInstructions ?? DEFAULT_SLICE;
+    if (/\.asm$/i.test(opts.program)) {
+      throw new LaunchError(`${opts.program}: .asm sources need the built-in assembler, which this version of the debug ` +
+        'adapter does not have yet; build the kernel with nasm (-f elf32 -g -F dwarf and ld, or -f bin) and launch the image');
+    }
+    let image: Uint8Array;
+    try {
+      image = new Uint8Array(readFileSync(opts.program));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new LaunchError(`${opts.program}: cannot read the program: ${why}`);
+    }
+    this.machine = new Machine({ memoryMiB: opts.memoryMiB });
+    this.cpu = this.machine.cpu;
+    this.memory = new GuestMemory(this.cpu);
+    try {
+      this.machine.load(image, { cmdline: opts.cmdline, fileName: opts.program });
+    } catch (e) {
+      if (e instanceof LoadError) throw new LaunchError(e.message);
+      throw e;
+    }
+    this.info = readDebugInfo(image, opts.program);
+    this.machine.onSerialOutput = (byte) => { this.serialBytes.push(byte); };
+    if (opts.serialInput !== undefined && opts.serialInput.length > 0) this.machine.serialInput(opts.serialInput);
+    this.cpu.onException = (vector, errorCode) => this.onException(vector, errorCode);
+    this.setExceptionFilters(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.id));
+  }
+
+  // ---- breakpoints ----------------------------------------------------------------------
+
+  /** Replaces the breakpoints of one source file. Lines without code move to the next line that has some. */
+  setSourceBreakpoints(path: string, lines: readonly number[]): BreakpointStatus[] {
+    const map = this.info.sourceMap;
+    const file = map?.findFile(path);
+    const list: { id: number; address?: number }[] = [];
+    const statuses = lines.map((line): BreakpointStatus => {
+      const id = this.nextBreakpointId++;
+      const at = file === undefined ? undefined : map?.resolveLine(file, line);
+      list.push({ id, address: at?.address });
+      if (at !== undefined) return { id, verified: true, line: at.line, address: at.address };
+      const message = map === undefined
+        ? `${this.program} has no line table (no DWARF .debug_line): use function or instruction breakpoints`
+        : file === undefined
+          ? `${basename(path)} has no code in ${this.program}`
+          : `no code at or after line ${line} of ${basename(path)}`;
+      return { id, verified: false, line, message };
+    });
+    this.sourceBreakpoints.set(path, list);
+    this.rebuildBreakpoints();
+    return statuses;
+  }
+
+  setFunctionBreakpoints(names: readonly string[]): BreakpointStatus[] {
+    this.functionBreakpoints = [];
+    const statuses = names.map((name): BreakpointStatus => {
+      const id = this.nextBreakpointId++;
+      const sym = this.info.symbols.lookup(name);
+      this.functionBreakpoints.push({ id, address: sym?.address });
+      if (sym !== undefined) return { id, verified: true, address: sym.address, ...this.lineOf(sym.address) };
+      return { id, verified: false, message: `no symbol '${name}' in ${this.program}` };
+    });
+    this.rebuildBreakpoints();
+    return statuses;
+  }
+
+  setInstructionBreakpoints(addresses: readonly number[]): BreakpointStatus[] {
+    this.instructionBreakpoints = addresses.map((a) => ({ id: this.nextBreakpointId++, address: a >>> 0 }));
+    this.rebuildBreakpoints();
+    return this.instructionBreakpoints.map((b) => ({ id: b.id, verified: true, address: b.address }));
+  }
+
+  /** Filter ids of EXCEPTION_FILTERS; unknown ids are an error naming them. */
+  setExceptionFilters(ids: readonly string[]): void {
+    const unknown = unknownFilters(ids);
+    if (unknown.length > 0) throw new DebugRequestError(`unknown exception filter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
+    this.exceptionVectors = new Set(EXCEPTION_FILTERS.filter((f) => f.vector !== undefined && ids.includes(f.id)).map((f) => f.vector!));
+    this.stopOnTripleFault = ids.includes(TRIPLE_FAULT);
+  }
+
+  private lineOf(address: number): { line?: number } {
+    const loc = this.info.sourceMap?.lookup(address);
+    return loc === undefined ? {} : { line: loc.line };
+  }
+
+  private rebuildBreakpoints(): void {
+    const at = new Map<number, { ids: number[]; kinds: Set<BreakpointKind> }>();
+    const add = (address: number | undefined, id: number, kind: BreakpointKind): void => {
+      if (address === undefined) return;
+      let e = at.get(address);
+      if (e === undefined) { e = { ids: [], kinds: new Set() }; at.set(address, e); }
+      e.ids.push(id);
+      e.kinds.add(kind);
+    };
+    for (const list of this.sourceBreakpoints.values()) for (const b of list) add(b.address, b.id, 'source');
+    for (const b of this.functionBreakpoints) add(b.address, b.id, 'function');
+    for (const b of this.instructionBreakpoints) add(b.address, b.id, 'instruction');
+    this.userAt = at;
+  }
+
+  /** Gives the CPU the current set of code breakpoints (it re-cuts its decoded blocks when the set changes). */
+  private applyStops(): void {
+    const all = [...this.userAt.keys(), ...this.tempStops].sort((a, b) => a - b);
+    const key = all.join(',');
+    if (key === this.appliedStops) return;
+    this.appliedStops = key;
+    this.cpu.code.setBreakpoints(all);
+  }
+
+  // ---- execution control ----------------------------------------------------------------
+
+  /** Linear address of the next instruction. */
+  pc(): number { return (this.cpu.segBase[CS] + this.cpu.eip) >>> 0; }
+  private sp(): number { return this.cpu.regs[ESP] >>> 0; }
+
+  entryStop(): StopInfo {
+    const stop: StopInfo = { reason: 'entry', description: `Paused at the entry point ${this.where(this.pc())}`, breakpointIds: [] };
+    this.lastStop = stop;
+    return stop;
+  }
+
+  continue(): void { this.start(new ContinueGoal()); }
+
+  /** Steps one instruction; over a CALL or INT (runs until it returns at the same stack depth) when `over`. */
+  stepInstruction(over: boolean): void {
+    this.requireStopped();
+    const d = this.decodeAtPc();
+    this.start(over && d?.returnsToNext ? new RunTo(this.pc() + d.length, this.sp()) : new StepInstruction());
+  }
+
+  /** Steps to the start of another source line; over calls and software interrupts when `over`. */
+  stepLine(over: boolean): void {
+    this.requireStopped();
+    const here = this.info.sourceMap?.lookup(this.pc());
+    if (here === undefined) { this.stepInstruction(over); return; }
+    this.start(new LineStep(this, here, over));
+  }
+
+  /** Runs until the current function returns to its caller (the return address of the innermost frame). */
+  stepOut(): void {
+    this.requireStopped();
+    const exit = innermostExit(this.frameState(), this.memory, this.info.symbols);
+    if (exit === undefined) {
+      throw new DebugRequestError(`cannot step out at ${this.where(this.pc())}: the return address cannot be read (EBP ${hex8(this.cpu.regs[EBP])})`);
+    }
+    const stackBase = this.cpu.segBase[SS];
+    this.start(new RunTo((this.cpu.segBase[CS] + exit.returnAddress) >>> 0, ((exit.returnSlot - stackBase) >>> 0) + 4));
+  }
+
+  pause(): void { if (this.state === 'running') this.pauseRequested = true; }
+
+  /** Ends the session: the guest is not run any more. */
+  terminate(): void { this.state = 'ended'; }
+
+  /** Types bytes on the guest's COM1. */
+  serialInput(bytes: Uint8Array): void { this.machine.serialInput(bytes); }
+
+  private requireStopped(): void {
+    if (this.state === 'running') throw new DebugRequestError('the guest is running: pause it first');
+    if (this.state === 'ended') throw new DebugRequestError('the guest has ended');
+  }
+
+  private start(goal: Goal): void {
+    this.requireStopped();
+    this.cpu.resumeIcount = this.cpu.icount;   // do not stop again at the breakpoint we are on
+    if (this.lastStop?.reason === 'exception' && this.caught !== undefined) {
+      // Let the exception we stopped at be delivered when its instruction raises it again.
+      this.skip = { icount: this.caught.icount, index: this.caught.index };
+      this.hookIcount = -1;
+    }
+    this.caught = undefined;
+    this.state = 'running';
+    this.pauseRequested = false;
+    void this.drive(goal);
+  }
+
+  private async drive(goal: Goal): Promise<void> {
+    try {
+      await yieldToEventLoop();   // the response to the request goes out before any event
+      for (;;) {
+        if (this.state !== 'running') return;
+        if (this.endAfterResume !== undefined) { this.finish({ end: this.endAfterResume }); return; }
+        if (this.pauseRequested) {
+          this.finish({ stop: { reason: 'pause', description: `Paused at ${this.where(this.pc())}`, breakpointIds: [] } });
+          return;
+        }
+        const outcome = goal.advance(this);
+        this.slices++;
+        this.flushOutput();
+        if (outcome !== undefined) { this.finish(outcome); return; }
+        await yieldToEventLoop();
+      }
+    } catch (e) {
+      this.state = 'ended';
+      this.listener.failed(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private finish(outcome: Outcome): void {
+    this.tempStops.clear();
+    this.pauseRequested = false;
+    this.flushOutput(true);
+    if ('end' in outcome) {
+      this.state = 'ended';
+      this.listener.ended(outcome.end);
+    } else {
+      this.state = 'stopped';
+      this.lastStop = outcome.stop;
+      this.listener.stopped(outcome.stop);
+    }
+  }
+
+  private flushOutput(final = false): void {
+    if (this.serialBytes.length === 0 && !final) return;
+    const text = this.serialDecoder.decode(Uint8Array.from(this.serialBytes), { stream: !final });
+    this.serialBytes = [];
+    if (text !== '') this.listener.output(text);
+  }
+
+  // ---- the primitives goals are made of -------------------------------------------------
+
+  /** Runs up to `budget` instructions with the code breakpoints armed. */
+  runFree(budget: number): Free {
+    this.applyStops();
+    const r = this.machine.runSlice(budget);
+    if (r !== undefined) return { kind: 'outcome', outcome: this.ending(r) };
+    if (this.cpu.stopReason === StopReason.Exception) return { kind: 'outcome', outcome: { stop: this.exceptionStop() } };
+    if (this.cpu.stopReason === StopReason.Breakpoint) return { kind: 'at', pc: this.pc() };
+    return { kind: 'slice' };
+  }
+
+  /** Leaves a code breakpoint the CPU stopped at and goes on from there. */
+  passBreakpoint(): void { this.cpu.resumeIcount = this.cpu.icount; }
+
+  /**
+   * Executes one instruction (or takes one interrupt). While the CPU sleeps in HLT this may take
+   * a few slices of idle time: 'waiting' then, and the caller tries again after a yield.
+   */
+  stepOne(): Outcome | 'moved' | 'waiting' {
+    const cpu = this.cpu;
+    const icount = cpu.icount, eip = cpu.eip, cs = cpu.segSel[CS];
+    this.applyStops();
+    for (let k = 0; k < 64; k++) {
+      cpu.resumeIcount = cpu.icount;
+      const r = this.machine.runSlice(1);
+      if (r !== undefined) return this.ending(r);
+      if (cpu.stopReason === StopReason.Exception) return { stop: this.exceptionStop() };
+      if (cpu.icount !== icount || cpu.eip !== eip || cpu.segSel[CS] !== cs) return 'moved';
+    }
+    return 'waiting';
+  }
+
+  /** The user breakpoint stop at `pc`, if there is a user breakpoint there. */
+  breakpointStop(pc: number): StopInfo | undefined {
+    const bp = this.userAt.get(pc);
+    if (bp === undefined) return undefined;
+    const kind = (['source', 'function', 'instruction'] as const).find((k) => bp.kinds.has(k))!;
+    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}`, breakpointIds: [...bp.ids] };
+  }
+
+  stepStop(): StopInfo {
+    return { reason: 'step', description: `Paused at ${this.where(this.pc())}`, breakpointIds: [] };
+  }
+
+  decodeAtPc(): DecodedInstruction | undefined {
+    const { data } = this.memory.read(this.pc(), MAX_INSTRUCTION_LENGTH);
+    return decodeInstruction(data, this.cpu.code32);
+  }
+
+  private onException(vector: number, errorCode: number | undefined): boolean {
+    const icount = this.cpu.icount;
+    if (icount !== this.hookIcount) { this.hookIcount = icount; this.hookIndex = 0; } else this.hookIndex++;
+    if (this.skip !== undefined) {
+      if (icount === this.skip.icount && this.hookIndex <= this.skip.index) return false;
+      this.skip = undefined;
+    }
+    if (!this.exceptionVectors.has(vector)) return false;
+    this.caught = { vector, errorCode, icount, index: this.hookIndex };
+    return true;
+  }
+
+  private exceptionStop(): StopInfo {
+    const c = this.caught!;
+    const mnemonic = EXCEPTION_MNEMONICS[c.vector] ?? `vector ${c.vector}`;
+    const code = c.errorCode === undefined ? '' : `(0x${c.errorCode.toString(16).padStart(4, '0')})`;
+    const cr2 = c.vector === PF ? `, CR2 ${hex8(this.cpu.cr2)}` : '';
+    const details = `${mnemonic}${code} ${exceptionName(c.vector).slice(mnemonic.length + 1)}${cr2} raised at ${this.where(this.pc())}`;
+    return {
+      reason: 'exception', description: `Paused before delivering ${details}`, breakpointIds: [],
+      exception: { id: mnemonic.replace('#', ''), name: exceptionName(c.vector), errorCode: c.errorCode, details },
+    };
+  }
+
+  /** How the machine's end of a run becomes a stop or the end of the session. */
+  private ending(r: RunResult): Outcome {
+    switch (r.haltReason) {
+      case 'triple-fault':
+        if (!this.stopOnTripleFault) return { end: r };
+        this.endAfterResume = r;
+        return {
+          stop: {
+            reason: 'exception', description: `${r.message}; the processor shuts down when resumed`, breakpointIds: [],
+            exception: { id: TRIPLE_FAULT, name: 'Triple fault', details: r.message },
+          },
+        };
+      case 'exception-loop':
+        this.endAfterResume = r;
+        return { stop: { reason: 'exception', description: r.message, breakpointIds: [], exception: { id: 'exception-loop', name: 'Exception loop', details: r.message } } };
+      case 'halt':
+        this.endAfterResume = r;
+        return { stop: { reason: 'halt', description: `${r.message}; resuming ends the session`, breakpointIds: [] } };
+      default:
+        return { end: r };
+    }
+  }
+
+  // ---- state views ----------------------------------------------------------------------
+
+  /** "kmain+0x1a (kernel.c:42)" or "0x0010001a". */
+  where(pc: number): string {
+    const name = this.info.symbols.describe(pc);
+    const loc = this.info.sourceMap?.lookup(pc);
+    const at = name ?? hex8(pc);
+    return loc === undefined ? at : `${at} (${basename(loc.file)}:${loc.line})`;
+  }
+
+  private frameState() {
+    const cpu = this.cpu;
+    const stackBase = cpu.segBase[SS];
+    return { pc: this.pc(), sp: (stackBase + cpu.regs[ESP]) >>> 0, fp: (stackBase + cpu.regs[EBP]) >>> 0, stackBase };
+  }
+
+  stackTrace(): StackFrameInfo[] {
+    const frames = walkStack(this.frameState(), this.memory, this.info.symbols, this.cpu.segBase[CS]);
+    return frames.map((f, id) => {
+      // A caller's line is that of its call instruction, just before the return address.
+      const loc = this.info.sourceMap?.lookup(id === 0 ? f.address : f.address - 1);
+      const frame: StackFrameInfo = { id, name: this.info.symbols.describe(f.address) ?? hex8(f.address), address: f.address };
+      if (loc !== undefined) frame.source = { file: loc.file, line: loc.line };
+      return frame;
+    });
+  }
+
+  registerGroups(): { name: string; registers: RegisterNode[] }[] {
+    return [
+      { name: 'Registers', registers: generalRegisters(this.cpu) },
+      { name: 'Segments', registers: segmentRegisters(this.cpu) },
+      { name: 'Control registers', registers: controlRegisters(this.cpu) },
+      { name: 'Descriptor tables', registers: descriptorTableRegisters(this.cpu) },
+    ];
+  }
+
+  /** A register by the name `evaluate` accepts, or undefined. */
+  register(name: string): number | undefined {
+    const cpu = this.cpu;
+    let k = (REG32_NAMES as readonly string[]).indexOf(name);
+    if (k >= 0) return cpu.regs[k] >>> 0;
+    k = REG16.indexOf(name);
+    if (k >= 0) return cpu.regs[k] & 0xffff;
+    k = REG8.indexOf(name);
+    if (k >= 0) return (cpu.regs[k & 3] >>> (k >= 4 ? 8 : 0)) & 0xff;
+    k = (SEG_NAMES as readonly string[]).indexOf(name);
+    if (k >= 0) return cpu.segSel[k];
+    switch (name) {
+      case 'eip': return cpu.eip >>> 0;
+      case 'eflags': return getEflags(cpu) >>> 0;
+      case 'cr0': return cpu.cr0 >>> 0;
+      case 'cr2': return cpu.cr2 >>> 0;
+      case 'cr3': return cpu.cr3 >>> 0;
+      case 'cr4': return cpu.cr4 >>> 0;
+      default: return undefined;
+    }
+  }
+
+  evaluate(text: string): { result: string; memoryReference?: number } {
+    const r = evaluateExpression(text, {
+      register: (name) => this.register(name),
+      symbol: (name) => this.info.symbols.lookup(name)?.address,
+      read: (lin, size) => this.memory.readValue(lin, size),
+    });
+    const label = r.isSymbolic ? this.info.symbols.describe(r.value) : undefined;
+    return {
+      result: `${hex8(r.value)} (${r.value})${label !== undefined ? ` <${label}>` : ''}`,
+      memoryReference: this.memory.physical(r.value) !== undefined ? r.value : undefined,
+    };
+  }
+
+  disassemble(address: number, instructionOffset: number, count: number): DisassembledLine[] {
+    return disassemble({
+      memory: this.memory, symbols: this.info.symbols, sourceMap: this.info.sourceMap,
+      code32: this.cpu.code32, format: this.formatter,
+    }, address, instructionOffset, count);
+  }
+}
+
+// ---- goals ------------------------------------------------------------------------------
+
+class ContinueGoal implements Goal {
+  advance(rt: DebugRuntime): Outcome | undefined {
+    const f = rt.runFree(rt.sliceInstructions);
+    if (f.kind === 'slice') return undefined;
+    if (f.kind === 'outcome') return f.outcome;
+    const stop = rt.breakpointStop(f.pc);
+    if (stop !== undefined) return { stop };
+    rt.passBreakpoint();
+    return undefined;
+  }
+}
+
+class StepInstruction implements Goal {
+  advance(rt: DebugRuntime): Outcome | undefined {
+    const s = rt.stepOne();
+    if (s === 'waiting') return undefined;
+    return s === 'moved' ? { stop: rt.stepStop() } : s;
+  }
+}
+
+/** Runs until `target` is reached with ESP at or above `minSp` (the frame that set it has returned). */
+class RunTo implements Goal {
+  constructor(private readonly target: number, private readonly minSp: number) {}
+
+  advance(rt: DebugRuntime): Outcome | undefined {
+    rt.tempStops.add(this.target >>> 0);
+    const f = rt.runFree(rt.sliceInstructions);
+    if (f.kind === 'slice') return undefined;
+    if (f.kind === 'outcome') return f.outcome;
+    const stop = rt.breakpointStop(f.pc);
+    if (stop !== undefined) return { stop };
+    if (f.pc === this.target >>> 0 && rt.cpu.regs[ESP] >>> 0 >= this.minSp) return { stop: rt.stepStop() };
+    rt.passBreakpoint();   // a recursive call reached the return address deeper in the stack
+    return undefined;
+  }
+}
+
+/**
+ * Steps until the start of a different source line, instruction by instruction, running calls
+ * (and INT n) to their return when stepping over, and out of called code that has no line
+ * information when stepping in. As gdb does, it also stops on returning to the caller (a
+ * different function) even mid-line, and finishes a line it enters in the middle.
+ */
+class LineStep implements Goal {
+  private range: LineRange;
+  private readonly file: string;
+  private readonly line: number;
+  private readonly fn: number | undefined;
+  private runTo: { target: number; minSp: number } | undefined;
+
+  constructor(rt: DebugRuntime, here: LineRange, private readonly over: boolean) {
+    this.range = here;
+    this.file = here.file;
+    this.line = here.line;
+    this.fn = rt.info.symbols.containing(rt.pc())?.address;
+  }
+
+  advance(rt: DebugRuntime): Outcome | undefined {
+    const cpu = rt.cpu;
+    const end = cpu.icount + rt.sliceInstructions;
+    while (cpu.icount < end) {
+      if (this.runTo !== undefined) {
+        const { target, minSp } = this.runTo;
+        rt.tempStops.add(target);
+        const f = rt.runFree(end - cpu.icount);
+        if (f.kind === 'slice') return undefined;
+        if (f.kind === 'outcome') return f.outcome;
+        const stop = rt.breakpointStop(f.pc);
+        if (stop !== undefined) return { stop };
+        if (f.pc !== target || cpu.regs[ESP] >>> 0 < minSp) { rt.passBreakpoint(); continue; }
+        this.runTo = undefined;
+        rt.tempStops.delete(target);
+        const done = this.check(rt, undefined);
+        if (done !== undefined) return done;
+        continue;
+      }
+      const pc = rt.pc(), sp = cpu.regs[ESP] >>> 0;
+      const d = rt.decodeAtPc();
+      const returnsTo = d?.returnsToNext ? { target: (pc + d.length) >>> 0, minSp: sp } : undefined;
+      if (this.over && returnsTo !== undefined) { this.runTo = returnsTo; continue; }
+      const s = rt.stepOne();
+      if (s === 'waiting') return undefined;
+      if (s !== 'moved') return s;
+      const done = this.check(rt, returnsTo);
+      if (done !== undefined) return done;
+    }
+    return undefined;
+  }
+
+  /** After an instruction: stop here, or keep stepping (perhaps running out of a call first). */
+  private check(rt: DebugRuntime, calledFrom: { target: number; minSp: number } | undefined): Outcome | undefined {
+    const pc = rt.pc();
+    const bp = rt.breakpointStop(pc);
+    if (bp !== undefined) return { stop: bp };
+    if (pc >= this.range.start && pc < this.range.end) return undefined;
+    const loc = rt.info.sourceMap?.lookup(pc);
+    if (loc === undefined) {
+      // Stepped into code without lines through a call: come back out of it.
+      if (calledFrom !== undefined) { this.runTo = calledFrom; return undefined; }
+      return { stop: rt.stepStop() };
+    }
+    if (loc.file === this.file && loc.line === this.line) { this.range = loc; return undefined; }
+    if (pc === loc.start && loc.isStmt) return { stop: rt.stepStop() };
+    if (rt.info.symbols.containing(pc)?.address !== this.fn) return { stop: rt.stepStop() };
+    this.range = loc;
+    return undefined;
+  }
+}

@@ -1,0 +1,431 @@
+/**
+ * The Debug Adapter Protocol server: translates requests into calls on a DebugRuntime and its
+ * notifications into events. One vCPU thread; every failure is an error response that names
+ * the file, address or argument at fault.
+ */
+import {
+  DebugSession, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
+} from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { basename, resolve } from 'node:path';
+import type { RunResult } from '../machine/machine';
+import { EXCEPTION_FILTERS, unknownFilters } from './exceptionFilters';
+import { DebugRequestError, hex8 } from './guestMemory';
+import { parseLaunchConfig, type LaunchConfig } from './launchConfig';
+import type { RegisterNode } from './registers';
+import { DebugRuntime, LaunchError, type RuntimeListener, type StopInfo } from './runtime';
+
+const THREAD_ID = 1;
+
+/** Console lines typed after this prefix go to the guest's COM1 (with a newline) instead of being evaluated. */
+export const SERIAL_PREFIX = '>';
+
+export class VtscopeDebugSession extends DebugSession {
+  private runtime: DebugRuntime | undefined;
+  private config: LaunchConfig | undefined;
+  private configurationDone = false;
+  private readonly variables = new Handles<RegisterNode[]>();
+  // The client's breakpoint requests, kept to apply again to a restarted guest.
+  private readonly sourceRequests = new Map<string, number[]>();
+  private functionRequests: string[] = [];
+  private instructionRequests: number[] = [];
+  private exceptionFilters: string[] | undefined;
+
+  constructor() {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+  }
+
+  /** Runs `body` and answers with its error when it throws. */
+  private guard<R extends DebugProtocol.Response>(response: R, body: () => void): void {
+    try {
+      body();
+    } catch (e) {
+      this.fail(response, e);
+    }
+  }
+
+  private fail(response: DebugProtocol.Response, e: unknown): void {
+    const expected = e instanceof LaunchError || e instanceof DebugRequestError;
+    const message = expected ? (e as Error).message : `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
+    this.sendErrorResponse(response, { id: expected ? 1 : 2, format: message, variables: {}, showUser: true });
+  }
+
+  private requireRuntime(command: string): DebugRuntime {
+    if (this.runtime === undefined) throw new DebugRequestError(`${command}: no guest is loaded (launch first)`);
+    return this.runtime;
+  }
+
+  // ---- configuration --------------------------------------------------------------------
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+    response.body = {
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsInstructionBreakpoints: true,
+      supportsConditionalBreakpoints: false,
+      supportsHitConditionalBreakpoints: false,
+      supportsLogPoints: false,
+      exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({ filter: f.id, label: f.label, description: f.description, default: f.default })),
+      supportsExceptionInfoRequest: true,
+      supportsSteppingGranularity: true,
+      supportsReadMemoryRequest: true,
+      supportsWriteMemoryRequest: true,
+      supportsDisassembleRequest: true,
+      supportsRestartRequest: true,
+      supportsTerminateRequest: true,
+      supportsEvaluateForHovers: true,
+      supportsSetVariable: false,
+      supportsStepBack: false,
+      supportsDataBreakpoints: false,
+    };
+    this.sendResponse(response);
+  }
+
+  protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
+    this.guard(response, () => {
+      if (this.runtime !== undefined) throw new DebugRequestError('launch: a guest is already running in this session');
+      this.config = parseLaunchConfig(args);
+      this.startRuntime(this.config);
+      this.sendResponse(response);
+      this.sendEvent(new InitializedEvent());
+      this.begin();
+    });
+  }
+
+  private startRuntime(config: LaunchConfig): void {
+    const runtime: DebugRuntime = new DebugRuntime({
+      program: resolve(config.program),
+      memoryMiB: config.memoryMiB,
+      cmdline: config.args,
+      serialInput: config.serialInput === undefined ? undefined : new TextEncoder().encode(config.serialInput),
+    }, this.listenerFor(() => this.runtime === runtime));
+    this.runtime = runtime;
+    for (const w of runtime.info.warnings) this.sendEvent(new OutputEvent(`${w}\n`, 'console'));
+    for (const [path, lines] of this.sourceRequests) runtime.setSourceBreakpoints(path, lines);
+    runtime.setFunctionBreakpoints(this.functionRequests);
+    runtime.setInstructionBreakpoints(this.instructionRequests);
+    if (this.exceptionFilters !== undefined) runtime.setExceptionFilters(this.exceptionFilters);
+  }
+
+  /** Events of a runtime, dropped once it is no longer the session's (after a restart). */
+  private listenerFor(current: () => boolean): RuntimeListener {
+    return {
+      stopped: (stop) => { if (current()) this.sendStopped(stop); },
+      ended: (result) => { if (current()) this.sendEnded(result); },
+      output: (text) => { if (current()) this.sendEvent(new OutputEvent(text, 'stdout')); },
+      failed: (error) => {
+        if (!current()) return;
+        this.sendEvent(new OutputEvent(`vtscope: internal error: ${error.stack ?? error.message}\n`, 'stderr'));
+        this.sendEvent(new TerminatedEvent());
+      },
+    };
+  }
+
+  private sendStopped(stop: StopInfo): void {
+    this.variables.reset();
+    const event = new StoppedEvent(stop.reason, THREAD_ID, stop.exception?.details) as DebugProtocol.StoppedEvent;
+    event.body.description = stop.description;
+    event.body.allThreadsStopped = true;
+    if (stop.breakpointIds.length > 0) event.body.hitBreakpointIds = stop.breakpointIds;
+    this.sendEvent(event);
+  }
+
+  private sendEnded(result: RunResult): void {
+    this.sendEvent(new OutputEvent(`${result.message}\n`, 'console'));
+    this.sendEvent(new ExitedEvent(result.exitCode));
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.guard(response, () => {
+      this.configurationDone = true;
+      this.sendResponse(response);
+      this.begin();
+    });
+  }
+
+  /** Starts the guest, or reports the stop at its entry point. */
+  private begin(): void {
+    const runtime = this.runtime;
+    if (runtime === undefined || !this.configurationDone) return;
+    if (this.config?.stopOnEntry) this.sendStopped(runtime.entryStop());
+    else runtime.continue();
+  }
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    this.guard(response, () => {
+      const path = args?.source?.path;
+      if (typeof path !== 'string') throw new DebugRequestError('setBreakpoints: missing argument source.path');
+      const lines = (args.breakpoints ?? args.lines?.map((line) => ({ line })) ?? []).map((b) => this.convertClientLineToDebugger(b.line));
+      const file = this.convertClientPathToDebugger(path);
+      this.sourceRequests.set(file, lines);
+      if (this.runtime === undefined) {
+        response.body = { breakpoints: lines.map((line) => ({ verified: false, line, message: 'pending: the program is not loaded yet' })) };
+      } else {
+        const source = new Source(basename(path), path);
+        response.body = {
+          breakpoints: this.runtime.setSourceBreakpoints(file, lines).map((s) => ({
+            id: s.id, verified: s.verified, message: s.message, source,
+            line: s.line === undefined ? undefined : this.convertDebuggerLineToClient(s.line),
+            instructionReference: s.address === undefined ? undefined : hex8(s.address),
+          })),
+        };
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse,
+    args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    this.guard(response, () => {
+      if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setFunctionBreakpoints: missing argument breakpoints');
+      this.functionRequests = args.breakpoints.map((b) => String(b.name));
+      const statuses = this.runtime?.setFunctionBreakpoints(this.functionRequests);
+      response.body = {
+        breakpoints: statuses?.map((s) => ({ id: s.id, verified: s.verified, message: s.message, instructionReference: s.address === undefined ? undefined : hex8(s.address) }))
+          ?? this.functionRequests.map(() => ({ verified: false, message: 'pending: the program is not loaded yet' })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse,
+    args: DebugProtocol.SetInstructionBreakpointsArguments): void {
+    this.guard(response, () => {
+      if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setInstructionBreakpoints: missing argument breakpoints');
+      this.instructionRequests = args.breakpoints.map((b) => parseAddress(b.instructionReference, b.offset ?? 0, 'setInstructionBreakpoints'));
+      const statuses = this.runtime?.setInstructionBreakpoints(this.instructionRequests);
+      response.body = {
+        breakpoints: statuses?.map((s) => ({ id: s.id, verified: s.verified, instructionReference: hex8(s.address ?? 0) }))
+          ?? this.instructionRequests.map(() => ({ verified: false, message: 'pending: the program is not loaded yet' })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse,
+    args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    this.guard(response, () => {
+      if (!Array.isArray(args?.filters)) throw new DebugRequestError('setExceptionBreakpoints: missing argument filters');
+      const ids = [...args.filters, ...(args.filterOptions ?? []).map((o) => o.filterId)];
+      const unknown = unknownFilters(ids);
+      if (unknown.length > 0) throw new DebugRequestError(`setExceptionBreakpoints: unknown filter ${unknown.join(', ')}`);
+      this.runtime?.setExceptionFilters(ids);
+      this.exceptionFilters = ids;
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- execution ------------------------------------------------------------------------
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    this.guard(response, () => {
+      this.requireRuntime('continue').continue();
+      response.body = { allThreadsContinued: true };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
+    this.guard(response, () => {
+      const rt = this.requireRuntime('next');
+      if (args?.granularity === 'instruction') rt.stepInstruction(true); else rt.stepLine(true);
+      this.sendResponse(response);
+    });
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
+    this.guard(response, () => {
+      const rt = this.requireRuntime('stepIn');
+      if (args?.granularity === 'instruction') rt.stepInstruction(false); else rt.stepLine(false);
+      this.sendResponse(response);
+    });
+  }
+
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.guard(response, () => {
+      this.requireRuntime('stepOut').stepOut();
+      this.sendResponse(response);
+    });
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.guard(response, () => {
+      this.requireRuntime('pause').pause();
+      this.sendResponse(response);
+    });
+  }
+
+  protected override restartRequest(response: DebugProtocol.RestartResponse, args: DebugProtocol.RestartArguments): void {
+    this.guard(response, () => {
+      const config = args?.arguments !== undefined ? parseLaunchConfig(args.arguments) : this.config;
+      if (config === undefined) throw new DebugRequestError('restart: nothing was launched');
+      this.runtime?.terminate();
+      this.runtime = undefined;
+      this.config = config;
+      this.startRuntime(config);
+      this.sendResponse(response);
+      this.begin();
+    });
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    this.runtime?.terminate();
+    this.sendResponse(response);
+    this.sendEvent(new TerminatedEvent());
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.runtime?.terminate();
+    this.sendResponse(response);
+  }
+
+  // ---- state ----------------------------------------------------------------------------
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: [{ id: THREAD_ID, name: 'vCPU 0' }] };
+    this.sendResponse(response);
+  }
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    this.guard(response, () => {
+      const frames = this.requireStoppedRuntime('stackTrace').stackTrace();
+      const start = args?.startFrame ?? 0;
+      const levels = args?.levels ?? 0;
+      const shown = frames.slice(start, levels > 0 ? start + levels : undefined);
+      response.body = {
+        totalFrames: frames.length,
+        stackFrames: shown.map((f): DebugProtocol.StackFrame => ({
+          id: f.id,
+          name: f.name,
+          source: f.source === undefined ? undefined : new Source(basename(f.source.file), this.convertDebuggerPathToClient(f.source.file)),
+          line: f.source === undefined ? 0 : this.convertDebuggerLineToClient(f.source.line),
+          column: f.source === undefined ? 0 : this.convertDebuggerColumnToClient(1),
+          instructionPointerReference: hex8(f.address),
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  private requireStoppedRuntime(command: string): DebugRuntime {
+    const rt = this.requireRuntime(command);
+    if (rt.state !== 'stopped') throw new DebugRequestError(`${command}: the guest is ${rt.state === 'running' ? 'running' : 'gone'}`);
+    return rt;
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
+    this.guard(response, () => {
+      // Registers are the processor's, the same whichever frame is selected.
+      response.body = {
+        scopes: this.requireStoppedRuntime('scopes').registerGroups().map((g) => ({
+          name: g.name, variablesReference: this.variables.create(g.registers), expensive: false, presentationHint: 'registers',
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    this.guard(response, () => {
+      const nodes = this.variables.get(args?.variablesReference);
+      if (nodes === undefined) throw new DebugRequestError(`variables: unknown variablesReference ${args?.variablesReference}`);
+      response.body = {
+        variables: nodes.map((n) => ({
+          name: n.name,
+          value: n.value,
+          variablesReference: n.children === undefined ? 0 : this.variables.create(n.children),
+          evaluateName: n.evaluateName,
+          memoryReference: n.memoryReference === undefined ? undefined : hex8(n.memoryReference),
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    this.guard(response, () => {
+      if (typeof args?.expression !== 'string') throw new DebugRequestError('evaluate: missing argument expression');
+      const rt = this.requireRuntime('evaluate');
+      if (args.context === 'repl' && args.expression.startsWith(SERIAL_PREFIX)) {
+        rt.serialInput(new TextEncoder().encode(`${args.expression.slice(SERIAL_PREFIX.length)}\n`));
+        response.body = { result: '', variablesReference: 0 };
+      } else {
+        if (rt.state !== 'stopped') throw new DebugRequestError('evaluate: the guest is running: pause it first');
+        const r = rt.evaluate(args.expression);
+        response.body = { result: r.result, variablesReference: 0, memoryReference: r.memoryReference === undefined ? undefined : hex8(r.memoryReference) };
+      }
+      this.sendResponse(response);
+    });
+  }
+
+  protected override exceptionInfoRequest(response: DebugProtocol.ExceptionInfoResponse): void {
+    this.guard(response, () => {
+      const e = this.requireRuntime('exceptionInfo').lastStop?.exception;
+      if (e === undefined) throw new DebugRequestError('exceptionInfo: the guest is not stopped on an exception');
+      response.body = { exceptionId: e.id, description: e.details, breakMode: 'always', details: { message: e.details, typeName: e.name } };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    this.guard(response, () => {
+      const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'readMemory');
+      const count = args.count;
+      if (!Number.isInteger(count) || count < 0) throw new DebugRequestError(`readMemory: count must be a whole number, not ${JSON.stringify(count)}`);
+      const { data, unreadable } = this.requireStoppedRuntime('readMemory').memory.read(address, count);
+      response.body = { address: hex8(address), data: Buffer.from(data).toString('base64'), unreadableBytes: unreadable };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override writeMemoryRequest(response: DebugProtocol.WriteMemoryResponse, args: DebugProtocol.WriteMemoryArguments): void {
+    this.guard(response, () => {
+      const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'writeMemory');
+      if (typeof args.data !== 'string') throw new DebugRequestError('writeMemory: missing argument data');
+      const bytes = new Uint8Array(Buffer.from(args.data, 'base64'));
+      const memory = this.requireStoppedRuntime('writeMemory').memory;
+      if (!args.allowPartial) {
+        for (let k = 0; k < bytes.length; k++) {
+          const lin = (address + k) >>> 0;
+          if (memory.physical(lin) === undefined) throw new DebugRequestError(`writeMemory: cannot write linear address ${hex8(lin)}: ${memory.why(lin)}`);
+        }
+      }
+      response.body = { bytesWritten: memory.write(address, bytes) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override disassembleRequest(response: DebugProtocol.DisassembleResponse, args: DebugProtocol.DisassembleArguments): void {
+    this.guard(response, () => {
+      const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'disassemble');
+      const count = args.instructionCount;
+      if (!Number.isInteger(count) || count < 0) throw new DebugRequestError(`disassemble: instructionCount must be a whole number, not ${JSON.stringify(count)}`);
+      const lines = this.requireStoppedRuntime('disassemble').disassemble(address, args.instructionOffset ?? 0, count);
+      response.body = {
+        instructions: lines.map((l): DebugProtocol.DisassembledInstruction => ({
+          address: hex8(l.address),
+          instructionBytes: l.bytes,
+          instruction: l.text,
+          symbol: args.resolveSymbols === false ? undefined : l.symbol,
+          location: l.location === undefined ? undefined : new Source(basename(l.location.file), this.convertDebuggerPathToClient(l.location.file)),
+          line: l.location === undefined ? undefined : this.convertDebuggerLineToClient(l.location.line),
+          presentationHint: l.invalid ? 'invalid' : undefined,
+        })),
+      };
+      this.sendResponse(response);
+    });
+  }
+}
+
+/** A memory reference ("0x00100000" or decimal) plus a byte offset, as a linear address. */
+function parseAddress(reference: unknown, offset: number, command: string): number {
+  if (typeof reference !== 'string') throw new DebugRequestError(`${command}: missing argument memoryReference`);
+  const text = reference.trim();
+  const value = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text.slice(2), 16) : /^[0-9]+$/.test(text) ? parseInt(text, 10) : NaN;
+  if (!Number.isFinite(value) || value > 0xffff_ffff) throw new DebugRequestError(`${command}: '${reference}' is not an address`);
+  if (!Number.isInteger(offset)) throw new DebugRequestError(`${command}: offset must be a whole number, not ${JSON.stringify(offset)}`);
+  return (value + offset) >>> 0;
+}

@@ -1,0 +1,78 @@
+// The CPU's decoder reads back what the encoder writes: for every encoding the operand matrix
+// produces (each byte-identical to nasm by encoder.test.ts), decode() must take exactly as
+// many bytes (SDM Vol. 2, chapter 2: prefixes, opcode, ModR/M, SIB, displacement, immediate).
+// Also the encoder's speed on a mixed list.
+import { describe, expect, it } from 'vitest';
+import { encode } from '../../src/asm/encoder/index';
+import type { Bits, InstructionRequest } from '../../src/asm/operand';
+import { decode, execUD } from '../../src/cpu/decoder';
+import { Insn } from '../../src/cpu/insn';
+import { CS } from '../../src/cpu/registers';
+import { CODE_BASE, makeCpu } from '../cpu/harness';
+import { effectiveAddresses, operandMatrix, reg, req } from './encoderCases';
+import { formatRequest } from './encoderNasm';
+
+/**
+ * Known decoder gaps (src/cpu/decoder.ts), reported to the CPU's owner: UD0 and UD1 take a
+ * ModR/M byte (0F FF /r, 0F B9 /r; SDM Vol. 2, "UD"), which the decoder does not consume;
+ * INVEPT and INVVPID live in the three-byte 0F 38 map, which the decoder does not have.
+ */
+const KNOWN_GAPS = new Set(['ud0', 'ud1', 'ud2b', 'invept', 'invvpid']);
+
+function requests(): InstructionRequest[] {
+  // POP CS (0F) is an 8086 instruction: on every later CPU 0F starts a two-byte opcode.
+  return [...operandMatrix(3000), ...effectiveAddresses().map((m) => req('mov', [reg('eax'), m]))]
+    .filter((r) => !(r.mnemonic === 'pop' && r.operands[0]?.kind === 'reg' && r.operands[0].name === 'cs'));
+}
+
+describe('the CPU decoder agrees with the encoder on instruction lengths', () => {
+  for (const bits of [32, 16] as Bits[]) {
+    it(`bits ${bits}`, () => {
+      const cpu = makeCpu();
+      // 16-bit code: a CS with the D bit clear, based at CODE_BASE (present, execute/read).
+      if (bits === 16) cpu.setSegmentCache(CS, 0x08, CODE_BASE, 0xffff, 0x9b);
+      const eip = bits === 32 ? CODE_BASE : 0;
+      const insn = new Insn(execUD);
+      const ram = cpu.bus.ram;
+      let checked = 0;
+      const disagreements = new Map<string, string>();
+      for (const r of requests()) {
+        const res = encode(r, { bits, address: eip, final: true });
+        if (!res.ok) continue;
+        ram.fill(0, CODE_BASE, CODE_BASE + 32);
+        ram.set(res.bytes, CODE_BASE);
+        let length: number | string;
+        try {
+          decode(cpu, eip, insn);
+          length = insn.len;
+        } catch (e) {
+          length = `fault ${String(e)}`;
+        }
+        checked++;
+        if (length !== res.bytes.length && !disagreements.has(r.mnemonic)) {
+          disagreements.set(r.mnemonic, `${formatRequest(r)} = ${Buffer.from(res.bytes).toString('hex')}, decoded length ${length}`);
+        }
+      }
+      expect(checked).toBeGreaterThan(40_000);
+      const unexpected = [...disagreements].filter(([m]) => !KNOWN_GAPS.has(m));
+      expect(unexpected.map(([, d]) => d).join('\n')).toBe('');
+    });
+  }
+});
+
+describe('encoder speed', () => {
+  it('encodes a mixed list fast enough to re-assemble a kernel on every keystroke', () => {
+    const mixed = requests().filter((r, k) => k % 7 === 0 && encode(r, { bits: 32, address: 0, final: true }).ok);
+    for (const r of mixed) encode(r, { bits: 32, address: 0x1000, final: false });   // warm up
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < 500) {
+      for (const r of mixed) encode(r, { bits: 32, address: 0x1000, final: false });
+      n += mixed.length;
+    }
+    const perSecond = n / ((performance.now() - start) / 1000);
+    console.log(`encoder: ${Math.round(perSecond).toLocaleString('en')} encodes/s over ${mixed.length} mixed instructions`);
+    // 10,000 lines in a few passes must fit in well under 100 ms.
+    expect(perSecond).toBeGreaterThan(150_000);
+  });
+});

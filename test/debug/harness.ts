@@ -1,0 +1,62 @@
+/** Drives a DebugRuntime directly (no protocol): its events as awaitable values. */
+import { DebugRuntime, type RuntimeOptions, type StopInfo } from '../../src/debug/runtime';
+import type { RunResult } from '../../src/machine/machine';
+import { run } from '../loader/toolchain';
+
+export type RuntimeEvent = { kind: 'stopped'; stop: StopInfo } | { kind: 'ended'; result: RunResult } | { kind: 'failed'; error: Error };
+
+export class Driver {
+  readonly rt: DebugRuntime;
+  output = '';
+  private readonly queue: RuntimeEvent[] = [];
+  private waiter: ((e: RuntimeEvent) => void) | undefined;
+
+  constructor(opts: RuntimeOptions) {
+    const push = (e: RuntimeEvent): void => {
+      if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w(e); } else this.queue.push(e);
+    };
+    this.rt = new DebugRuntime(opts, {
+      stopped: (stop) => push({ kind: 'stopped', stop }),
+      ended: (result) => push({ kind: 'ended', result }),
+      output: (text) => { this.output += text; },
+      failed: (error) => push({ kind: 'failed', error }),
+    });
+  }
+
+  /** The next event; fails the test after `limit` ms (generous: it only catches a hang). */
+  next(limit = 20_000): Promise<RuntimeEvent> {
+    const queued = this.queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no event from the runtime')), limit);
+      this.waiter = (e) => { clearTimeout(timer); resolve(e); };
+    });
+  }
+
+  /** The next event, which must be a stop. */
+  async stopped(): Promise<StopInfo> {
+    const e = await this.next();
+    if (e.kind !== 'stopped') throw new Error(`expected a stop, got ${JSON.stringify(e)}`);
+    return e.stop;
+  }
+
+  async ended(): Promise<RunResult> {
+    const e = await this.next();
+    if (e.kind !== 'ended') throw new Error(`expected the end, got ${JSON.stringify(e)}`);
+    return e.result;
+  }
+
+  get pc(): number { return this.rt.pc(); }
+  reg(name: string): number { return this.rt.register(name)!; }
+}
+
+/** `objdump -d`: each instruction's address, length and mnemonic (Intel syntax), and call targets. */
+export function objdump(path: string): { address: number; length: number; mnemonic: string; target?: string }[] {
+  const out: { address: number; length: number; mnemonic: string; target?: string }[] = [];
+  for (const line of run('objdump', ['-d', '-M', 'intel', '-w', path]).split('\n')) {
+    const m = /^\s+([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t(\S+)(.*?)(?:<(\S+)>)?$/.exec(line);
+    if (m === null) continue;
+    out.push({ address: parseInt(m[1], 16), length: m[2].trim().split(' ').length, mnemonic: m[3], target: m[5] });
+  }
+  return out;
+}
