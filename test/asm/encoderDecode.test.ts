@@ -13,9 +13,10 @@ import { effectiveAddresses, operandMatrix, reg, req } from './encoderCases';
 import { formatRequest } from './encoderNasm';
 
 /**
- * Known decoder gaps (src/cpu/decoder.ts), reported to the CPU's owner: UD0 and UD1 take a
- * ModR/M byte (0F FF /r, 0F B9 /r; SDM Vol. 2, "UD"), which the decoder does not consume;
- * INVEPT and INVVPID live in the three-byte 0F 38 map, which the decoder does not have.
+ * Where the lengths differ on purpose or for now: nasm's operand-less `ud0`, `ud1` and `ud2b`
+ * are two bytes, while the SDM (Vol. 2, "UD") gives 0F FF and 0F B9 a ModR/M byte, which the
+ * decoder follows; INVEPT and INVVPID live in the three-byte 0F 38 map, which the decoder
+ * does not have yet.
  */
 const KNOWN_GAPS = new Set(['ud0', 'ud1', 'ud2b', 'invept', 'invvpid']);
 

@@ -14,25 +14,25 @@ import {
 } from './operand';
 import { isLongModeRegister, isRegisterName, registerInfo, type RegisterInfo } from './registers';
 
-const SIZE_FLAG: Record<SizeKeyword, number> = {
-  byte: F.BITS8, word: F.BITS16, dword: F.BITS32, qword: F.BITS64, tword: F.BITS80,
-  far: F.FAR, near: F.NEAR, short: F.SHORT,
-};
+const SIZE_FLAG = new Map<string, number>([
+  ['byte', F.BITS8], ['word', F.BITS16], ['dword', F.BITS32], ['qword', F.BITS64], ['tword', F.BITS80],
+  ['far', F.FAR], ['near', F.NEAR], ['short', F.SHORT],
+]);
 
-const PREFIX_SLOT: Record<string, keyof PrefixSlots> = {
-  wait: 'wait',
-  rep: 'rep', repe: 'rep', repz: 'rep', repne: 'rep', repnz: 'rep',
-  lock: 'lock',
-  o16: 'osize', o32: 'osize',
-  a16: 'asize', a32: 'asize',
-  es: 'seg', cs: 'seg', ss: 'seg', ds: 'seg', fs: 'seg', gs: 'seg',
-};
+const PREFIX_SLOT = new Map<string, keyof PrefixSlots>([
+  ['wait', 'wait'],
+  ['rep', 'rep'], ['repe', 'rep'], ['repz', 'rep'], ['repne', 'rep'], ['repnz', 'rep'],
+  ['lock', 'lock'],
+  ['o16', 'osize'], ['o32', 'osize'],
+  ['a16', 'asize'], ['a32', 'asize'],
+  ['es', 'seg'], ['cs', 'seg'], ['ss', 'seg'], ['ds', 'seg'], ['fs', 'seg'], ['gs', 'seg'],
+]);
 
-/** The words InstructionRequest.prefixes may hold. */
-export const PREFIX_NAMES: readonly string[] = Object.keys(PREFIX_SLOT).filter((w) => w !== 'wait');
+/** The words InstructionRequest.prefixes may hold (WAIT is accepted too, but is a mnemonic to the front end). */
+export const PREFIX_NAMES: readonly string[] = [...PREFIX_SLOT.keys()].filter((w) => w !== 'wait');
 
 function sizeFlags(size: SizeKeyword | undefined, distance: SizeKeyword | undefined): number {
-  return (size === undefined ? 0 : SIZE_FLAG[size]) | (distance === undefined ? 0 : SIZE_FLAG[distance]);
+  return (size === undefined ? 0 : SIZE_FLAG.get(size) ?? 0) | (distance === undefined ? 0 : SIZE_FLAG.get(distance) ?? 0);
 }
 
 /** The classes nasm's parser gives an immediate by its value. */
@@ -76,7 +76,7 @@ function addressRegister(name: string | undefined, bits: number): RegisterInfo |
   return isLongModeRegister(name) ? `instruction not supported in ${bits}-bit mode` : `invalid ${bits}-bit effective address`;
 }
 
-const HINT_TYPE = { none: EAH_NOHINT, makebase: EAH_MAKEBASE, notbase: EAH_NOTBASE, summed: EAH_SUMMED };
+const HINT_TYPE = new Map([['none', EAH_NOHINT], ['makebase', EAH_MAKEBASE], ['notbase', EAH_NOTBASE], ['summed', EAH_SUMMED]]);
 
 /**
  * Registers as written (no hint from the front end) to nasm's form: the plain register is the
@@ -133,9 +133,8 @@ function convertOperand(o: Operand, insn: Insn): string | undefined {
       op.index = o.scale === 0 ? undefined : index;   // a register multiplied by 0 is no register
       op.scale = op.index === undefined ? 0 : o.scale;
       if (o.hint !== undefined) {
-        op.hintType = HINT_TYPE[o.hint.type] ?? EAH_NOHINT;
-        const r = o.hint.reg === undefined ? undefined : registerInfo(o.hint.reg);
-        op.hintBase = r;
+        op.hintType = HINT_TYPE.get(o.hint.type) ?? EAH_NOHINT;
+        op.hintBase = o.hint.reg === undefined ? undefined : registerInfo(o.hint.reg);
       } else {
         naturalHint(op);
       }
@@ -166,7 +165,7 @@ export function buildInsn(req: InstructionRequest, ctx: EncodeContext): Insn | s
     addrSize: ctx.bits, warnings: [],
   };
   for (const word of req.prefixes) {
-    const slot = PREFIX_SLOT[word];
+    const slot = PREFIX_SLOT.get(word);
     if (slot === undefined) return `unknown prefix \`${word}'`;
     const old = insn.prefixes[slot];
     if (old === word) insn.warnings.push('instruction has redundant prefixes');
