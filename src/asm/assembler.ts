@@ -119,6 +119,22 @@ const RELATIVE_BRANCHES = new Set([
     's', 'ns', 'p', 'pe', 'np', 'po', 'l', 'nge', 'ge', 'nl', 'le', 'ng', 'g', 'nle'].map((cc) => `j${cc}`),
 ]);
 
+/** An instruction's last encoding, and what it was made from. */
+interface Encoding {
+  bits: Bits;
+  address: number;
+  section: Section | undefined;
+  /** The symbol table's serial when the operands were evaluated. */
+  serial: number;
+  built: { request: InstructionRequest; fields: ListedField[] };
+  result: EncodeResult;
+}
+
+/** A relative branch: encoded again whenever its address moves. */
+const RELATIVE = 1;
+/** Operands without symbols or `$`: encoded once for every pass. */
+const CONSTANT = 2;
+
 const GENERAL_REGISTER = /^(?:e?(?:[abcd]x|sp|bp|si|di)|[abcd][lh])$/;
 const SIZE_NAMES: Record<number, string> = { 1: 'byte', 2: 'word', 4: 'dword', 8: 'qword' };
 
@@ -195,8 +211,10 @@ class Assembler implements EvalEnv {
   private readonly unlisted = new Set<number>();
   /** Size each statement had in the previous pass, kept for an instruction that fails in the final one. */
   private readonly lastSize: number[];
-  /** Encodings of instructions whose operands are constants, by statement. */
-  private readonly encodings = new Map<number, { bits: Bits; built: { request: InstructionRequest; fields: ListedField[] }; result: EncodeResult }>();
+  /** The last encoding of each instruction, by statement. */
+  private readonly encodings: (Encoding | undefined)[] = [];
+  /** RELATIVE and CONSTANT for instruction statements. */
+  private readonly traits: Uint8Array;
 
   constructor(lines: readonly ExpandedLine[], private readonly options: CoreOptions) {
     this.set = options.instructionSet;
@@ -206,6 +224,14 @@ class Assembler implements EvalEnv {
       return { line, statement, messages };
     });
     this.lastSize = new Array<number>(lines.length).fill(0);
+    this.traits = Uint8Array.from(this.parsed, ({ statement: st }) => {
+      const body = st.body;
+      if (body.kind === 'prefixes') return CONSTANT;
+      if (body.kind !== 'insn') return 0;
+      if (RELATIVE_BRANCHES.has(body.mnemonic)) return RELATIVE;
+      // Far operands are checked only in the final pass, so they are encoded again there.
+      return st.constant && body.operands.every((o) => o.distance !== 'far' && !o.colon) ? CONSTANT : 0;
+    });
     const origin = lines[0]?.location ?? { file: '', line: 1, column: 1 };
     this.sections.push(new Section('.text', 0, undefined, origin));
     this.sections[0].type = 'progbits';
@@ -251,8 +277,8 @@ class Assembler implements EvalEnv {
     this.listing = true;
     if (pass > 1) {
       for (const s of this.sections) {
-        this.symbols.define(`section.${s.name}.start`, s.lbase, 0, 'label', s.location, true);
-        this.symbols.define(`section.${s.name}.vstart`, s.vbase, 0, 'label', s.location, true);
+        this.symbols.define(`section.${s.name}.start`, s.lbase, 0, 'label', -1, 0, true);
+        this.symbols.define(`section.${s.name}.vstart`, s.vbase, 0, 'label', -1, 0, true);
       }
     }
     if (this.final) {
@@ -271,7 +297,9 @@ class Assembler implements EvalEnv {
   }
 
   private execute(p: ParsedLine): void {
-    for (const m of p.messages) {
+    const messages = p.messages;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
       if (m.severity === 'error') this.error(m.message, m.pos);
       else this.warn(m.message, m.pos, m.category);
     }
@@ -375,7 +403,7 @@ class Assembler implements EvalEnv {
   }
 
   private defineSymbol(name: string, base: number, offset: I64, kind: 'label' | 'equ', pos: number): void {
-    if (this.symbols.define(name, base, offset, kind, this.location(pos)) === 'redefined') {
+    if (this.symbols.define(name, base, offset, kind, this.current, pos) === 'redefined') {
       this.error(`label \`${name}' inconsistently redefined`, pos);
     }
   }
@@ -699,16 +727,20 @@ class Assembler implements EvalEnv {
 
   /**
    * Operands are evaluated once (`$` is the address of the first copy under `times`); a
-   * relative branch is encoded again for each copy, at its own address.
+   * relative branch is encoded again for each copy, at its own address. An instruction whose
+   * operands are constants is encoded once for all passes (far pointers aside: only the final
+   * pass checks them); in the other passes an instruction whose operands have the values of
+   * the previous pass keeps its encoding.
    */
   private instruction(st: Statement, count: number, emission: Emission | undefined): void {
     const body = st.body;
-    const relative = body.kind === 'insn' && RELATIVE_BRANCHES.has(body.mnemonic);
-    // Operands without symbols or `$` encode the same way in every pass (unless relative to the address).
-    const cacheable = body.kind === 'prefixes' || (body.kind === 'insn' && st.constant && !relative);
-    const cached = cacheable ? this.encodings.get(this.current) : undefined;
-    const reuse = cached !== undefined && cached.bits === this.bits;
-    const built = reuse ? cached.built
+    const traits = this.traits[this.current];
+    const relative = (traits & RELATIVE) !== 0;
+    const constant = (traits & CONSTANT) !== 0;
+    const previous = this.encodings[this.current];
+    const reuseAll = previous !== undefined && previous.bits === this.bits && (constant || this.inputsUnchanged(st, previous));
+    const serial = this.symbols.serial;
+    const built = reuseAll ? previous.built
       : body.kind === 'insn' ? this.request(body.mnemonic, body.prefixes, body.operands)
         : { request: { mnemonic: '', prefixes: body.kind === 'prefixes' ? body.prefixes : [], operands: [] }, fields: [] };
     if (built === undefined) {
@@ -717,12 +749,18 @@ class Assembler implements EvalEnv {
       return;
     }
     const pos = body.kind === 'insn' ? body.pos : undefined;
-    let r: EncodeResult | undefined = reuse ? cached.result : undefined;
     for (let n = 0; n < count; n++) {
       const context: EncodeContext = { bits: this.bits, address: this.addressNow(), final: this.final };
-      if (r === undefined || (relative && n > 0)) {
+      let r: EncodeResult;
+      if (n === 0 && (reuseAll || (previous !== undefined && !this.final && previous.bits === this.bits &&
+          (!relative || previous.address === context.address) && sameOperands(previous.built.request.operands, built.request.operands)))) {
+        r = previous!.result;
+        if (!reuseAll) Object.assign(previous!, { serial, address: context.address, section: this.inAbsolute ? undefined : this.section });
+      } else {
         r = this.set.encode(built.request, context);
-        if (cacheable) this.encodings.set(this.current, { bits: this.bits, built, result: r });
+        if (n === 0 && !this.final) {
+          this.encodings[this.current] = { bits: this.bits, address: context.address, built, result: r, serial, section: this.inAbsolute ? undefined : this.section };
+        }
       }
       if (!r.ok) {
         this.error(r.error, pos);
@@ -734,7 +772,27 @@ class Assembler implements EvalEnv {
         if (emission) emission.instruction = { request: built.request, context, bytes: r.bytes, fields: built.fields };
       }
       this.output(r.bytes.length, r.bytes);
+      if (!relative && n === 0 && count > 1) {
+        for (let k = 1; k < count; k++) this.output(r.bytes.length, r.bytes);
+        return;
+      }
     }
+  }
+
+  /**
+   * Whether an instruction would be built from the same values as last time: none of the
+   * symbols it uses has moved since, and it is where it was if it uses `$` or is a branch.
+   * Only the passes between the first and the final one take this shortcut.
+   */
+  private inputsUnchanged(st: Statement, previous: Encoding): boolean {
+    if (this.final || this.firstPass) return false;
+    if ((st.usesHere || (this.traits[this.current] & RELATIVE) !== 0) &&
+        (previous.section !== (this.inAbsolute ? undefined : this.section) || previous.address !== this.addressNow())) return false;
+    for (const name of st.symbols) {
+      const e = this.symbols.lookup(name);
+      if (e === undefined || e.changed > previous.serial) return false;
+    }
+    return true;
   }
 
   /** The address an instruction is encoded at: its section offset, plus the section's place in the final pass. */
@@ -890,7 +948,8 @@ class Assembler implements EvalEnv {
       if (s.special) continue;
       const section = s.base >= 0 ? this.sections[s.base >> 1] : undefined;
       const value = s.base >= 0 ? i64.add(s.offset, baseAddress(layout, s.base)) : s.offset;
-      const info: SymbolInfo = { name: s.name, value: i64.toNumber(value), kind: s.kind, location: s.location };
+      this.current = s.statement;
+      const info: SymbolInfo = { name: s.name, value: i64.toNumber(value), kind: s.kind, location: this.location(s.pos) };
       if (section) info.section = section.name;
       symbols.push(info);
     }
@@ -911,6 +970,24 @@ class Assembler implements EvalEnv {
       unlisted: this.unlisted, instructionSet: this.set,
     };
   }
+}
+
+/** Operands with the same fields and values (one level of nesting: the EA hint). */
+function sameOperands(a: Operand[], b: Operand[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as unknown as Record<string, unknown>, y = b[i] as unknown as Record<string, unknown>;
+    const keys = Object.keys(x);
+    if (keys.length !== Object.keys(y).length) return false;
+    for (const k of keys) {
+      const u = x[k], v = y[k];
+      if (u === v) continue;
+      if (typeof u !== 'object' || typeof v !== 'object' || u === null || v === null) return false;
+      const p = u as Record<string, unknown>, q = v as Record<string, unknown>;
+      if (p.type !== q.type || p.reg !== q.reg) return false;
+    }
+  }
+  return true;
 }
 
 function warningCategory(message: string): string {

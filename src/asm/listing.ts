@@ -35,7 +35,25 @@ export function formatListing(core: CoreResult, sourceText: SourceText, entryFil
   const rows: Row[] = [];
   const listedUpTo = new Map<string, number>();
   const rowOf = new Map<string, Row>();
-  const levelOf = (file: string): number => (file === entryFile ? 0 : 1);
+  // Include depth of each file: one more than the file whose lines came just before its first.
+  const levels = new Map<string, number>([[entryFile, 0]]);
+  let currentFile = entryFile;
+  const levelOf = (file: string): number => levels.get(file) ?? 1;
+
+  /** A file appears for the first time: list its includer up to the %include line, one level down. */
+  const enterFile = (file: string): void => {
+    if (levels.has(file)) return;
+    levels.set(file, levelOf(currentFile) + 1);
+    const text = fileLines(currentFile);
+    const base = file.slice(file.lastIndexOf('/') + 1);
+    if (text === undefined) return;
+    for (let n = (listedUpTo.get(currentFile) ?? 0) + 1; n <= text.length; n++) {
+      if (/^\s*%\s*(?:include|require)\b/i.test(text[n - 1]) && text[n - 1].includes(base)) {
+        listUpTo(currentFile, n);
+        return;
+      }
+    }
+  };
 
   /** Lists the lines of `file` the preprocessor consumed (comments, directives) up to `line`. */
   const listUpTo = (file: string, line: number): void => {
@@ -52,6 +70,8 @@ export function formatListing(core: CoreResult, sourceText: SourceText, entryFil
   /** The row a line's output goes on: its own source line, or a row for the macro body line it came from. */
   const rowFor = (line: ExpandedLine): Row => {
     const { file, line: lineNo } = line.location;
+    enterFile(file);
+    currentFile = file;
     listUpTo(file, lineNo - 1);
     let row = rowOf.get(`${file}:${lineNo}`);
     if (row === undefined || (listedUpTo.get(file) ?? 0) < lineNo) {

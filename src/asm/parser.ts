@@ -71,17 +71,22 @@ export interface Statement {
   body: Body;
   /** No expression refers to a symbol, `$` or `$$`: the values are the same in every pass. */
   constant: boolean;
+  /** The symbols the expressions refer to, and whether they use `$` or `$$`. */
+  symbols: string[];
+  usesHere: boolean;
 }
 
 /** A problem found while parsing; warnings carry nasm's warning class (for `[warning -class]`). */
 export interface ParseMessage { severity: 'error' | 'warning'; message: string; pos: number; category?: string }
+
+type WordClass = 'id' | 'insn' | 'data' | 'reserve' | 'prefix' | 'times' | 'segreg' | 'reg' | 'keyword' | 'other';
 
 export const SIZE_BYTES: Record<string, number> = { byte: 1, word: 2, dword: 4, qword: 8, tword: 10, oword: 16, yword: 32, zword: 64 };
 const SPECIAL_WORDS = new Set(['far', 'near', 'short', 'strict', 'to', 'nosplit', 'rel', 'abs']);
 const DATA_UNITS: Record<string, number> = { db: 1, dw: 2, dd: 4, dq: 8, dt: 10, do: 16, dy: 32, dz: 64 };
 const RESERVE_UNITS: Record<string, number> = { resb: 1, resw: 2, resd: 4, resq: 8, rest: 10, reso: 16, resy: 32, resz: 64 };
 const SEGMENT_REGISTERS = new Set(['es', 'cs', 'ss', 'ds', 'fs', 'gs']);
-const OTHER_KEYWORDS = new Set(['times', 'equ', 'incbin', 'seg', 'wrt']);
+const OTHER_KEYWORDS = new Set(['seg', 'wrt']);
 /** Directives that nasm's standard macros also accept without brackets. */
 const USER_DIRECTIVES = new Set([
   'section', 'segment', 'bits', 'use16', 'use32', 'org', 'absolute', 'sectalign',
@@ -97,12 +102,16 @@ export class StatementParser {
   private scope = '';
   private messages: ParseMessage[] = [];
   private constant = true;
+  private symbols = new Set<string>();
+  private usesHere = false;
 
   constructor(private readonly vocabulary: Vocabulary) {}
 
   parse(text: string): { statement: Statement; messages: ParseMessage[] } {
     this.messages = [];
     this.constant = true;
+    this.symbols = new Set();
+    this.usesHere = false;
     const tokens = tokenize(text);
     const ts = new TokenStream(tokens);
     let statement: Statement;
@@ -110,10 +119,12 @@ export class StatementParser {
       statement = this.statement(ts, text);
     } catch (e) {
       if (!(e instanceof LineFailed)) throw e;
-      statement = { label: this.pendingLabel, body: { kind: 'empty' }, constant: false };
+      statement = { label: this.pendingLabel, body: { kind: 'empty' }, constant: false, symbols: [], usesHere: false };
     }
     this.pendingLabel = undefined;
     statement.constant = this.constant;
+    statement.symbols = [...this.symbols];
+    statement.usesHere = this.usesHere;
     return { statement, messages: this.messages };
   }
 
@@ -140,37 +151,48 @@ export class StatementParser {
 
   private readonly syntax = {
     register: (t: Token): string | undefined => {
-      if (t.forcedId) return undefined;
-      const w = t.text.toLowerCase();
-      return this.vocabulary.isRegister(w) ? w : undefined;
+      const c = this.wordClass(t);
+      return c === 'reg' || c === 'segreg' ? t.text.toLowerCase() : undefined;
     },
-    reserved: (t: Token): boolean => !t.forcedId && this.isKeyword(t.text.toLowerCase()),
+    // Instruction words are symbol names inside an expression, as in nasm.
+    reserved: (t: Token): boolean => {
+      const c = this.wordClass(t);
+      return c === 'keyword' || c === 'prefix' || c === 'times';
+    },
     symbolName: (text: string): string => this.fullName(text),
     error: (message: string, pos: number): void => { this.messages.push({ severity: 'error', message, pos }); },
     warn: (message: string, pos: number): void => this.warn(message, pos, message.startsWith('numeric constant') ? 'number-overflow' : 'other'),
   };
 
-  /** Words that cannot be symbol names inside an expression. */
-  private isKeyword(w: string): boolean {
-    return w in SIZE_BYTES || SPECIAL_WORDS.has(w) || OTHER_KEYWORDS.has(w) || this.vocabulary.isPrefix(w);
-  }
-
   private expression(ts: TokenStream): Expr {
     const e = parseExpression(ts, this.syntax);
     if (e === undefined) throw new LineFailed();
-    if (this.constant && !isConstant(e)) this.constant = false;
+    if (!isConstant(e)) {
+      this.constant = false;
+      this.references(e);
+    }
     return e;
   }
 
-  private wordClass(t: Token): 'id' | 'insn' | 'data' | 'reserve' | 'prefix' | 'times' | 'segreg' | 'reg' | 'keyword' | 'other' {
+  private readonly wordClasses = new Map<string, WordClass>();
+
+  private wordClass(t: Token): WordClass {
     if (t.kind !== 'id') return 'other';
     if (t.forcedId) return 'id';
-    const w = t.text.toLowerCase();
+    let c = this.wordClasses.get(t.text);
+    if (c === undefined) {
+      c = this.classify(t.text.toLowerCase());
+      this.wordClasses.set(t.text, c);
+    }
+    return c;
+  }
+
+  private classify(w: string): WordClass {
     if (w in DATA_UNITS || w === 'incbin' || w === 'equ') return 'data';
     if (w in RESERVE_UNITS) return 'reserve';
     if (w === 'times') return 'times';
-    if (this.vocabulary.isPrefix(w)) return 'prefix';
     if (SEGMENT_REGISTERS.has(w)) return 'segreg';
+    if (this.vocabulary.isPrefix(w)) return 'prefix';
     if (this.vocabulary.isRegister(w)) return 'reg';
     if (this.vocabulary.isMnemonic(w)) return 'insn';
     if (w in SIZE_BYTES || SPECIAL_WORDS.has(w) || OTHER_KEYWORDS.has(w)) return 'keyword';
@@ -179,10 +201,10 @@ export class StatementParser {
 
   private statement(ts: TokenStream, text: string): Statement {
     const first = ts.peek;
-    if (first.kind === 'eos') return { body: { kind: 'empty' }, constant: true };
-    if (first.kind === 'op' && first.text === '[') return { body: this.bracketDirective(text, first.start), constant: true };
+    if (first.kind === 'eos') return { body: { kind: 'empty' }, constant: true, symbols: [], usesHere: false };
+    if (first.kind === 'op' && first.text === '[') return { body: this.bracketDirective(text, first.start), constant: true, symbols: [], usesHere: false };
     if (first.kind === 'id' && !first.forcedId && USER_DIRECTIVES.has(first.text.toLowerCase()) && !isLabelColon(ts.tokens[1])) {
-      return { body: this.directive(first.text.toLowerCase(), restOfLine(text, first.end), first.end, first.start), constant: true };
+      return { body: this.directive(first.text.toLowerCase(), restOfLine(text, first.end), first.end, first.start), constant: true, symbols: [], usesHere: false };
     }
     return this.instructionLine(ts, false);
   }
@@ -208,7 +230,7 @@ export class StatementParser {
       t = ts.peek;
       cls = this.wordClass(t);
     }
-    if (ts.atEnd) return { label, body: { kind: 'empty' }, constant: true };
+    if (ts.atEnd) return { label, body: { kind: 'empty' }, constant: true, symbols: [], usesHere: false };
 
     const prefixes: string[] = [];
     let times: Statement['times'];
@@ -228,7 +250,7 @@ export class StatementParser {
     }
 
     if (cls !== 'insn' && cls !== 'data' && cls !== 'reserve') {
-      if (t.kind === 'eos' && prefixes.length > 0) return { label, times, body: { kind: 'prefixes', prefixes, pos: ts.tokens[start].start }, constant: true };
+      if (t.kind === 'eos' && prefixes.length > 0) return { label, times, body: { kind: 'prefixes', prefixes, pos: ts.tokens[start].start }, constant: true, symbols: [], usesHere: false };
       this.error('parser: instruction expected', t.start);
     }
     ts.next();
@@ -239,7 +261,7 @@ export class StatementParser {
     }
     const mnemonic = t.text.toLowerCase();
     const body = this.body(ts, mnemonic, prefixes, t.start);
-    return { label, times, body, constant: true };
+    return { label, times, body, constant: true, symbols: [], usesHere: false };
   }
 
   private body(ts: TokenStream, mnemonic: string, prefixes: string[], pos: number): Body {
@@ -384,6 +406,18 @@ export class StatementParser {
     const colon = mem === undefined && farJumpOk && ts.isOp(':');
     if (distance === 'far' && mem === undefined && !farJumpOk) this.error('invalid use of FAR operand specifier', pos);
     return { pos, size, distance, strict: strict || undefined, expr, mem, colon: colon || undefined };
+  }
+
+  /** Notes the symbols and `$`/`$$` an expression uses. */
+  private references(e: Expr): void {
+    switch (e.op) {
+      case 'num': case 'reg': return;
+      case 'sym': this.symbols.add(e.name); return;
+      case 'here': case 'base': this.usesHere = true; return;
+      case 'neg': case 'plus': case 'not': case 'lnot': this.references(e.arg); return;
+      case '?': this.references(e.cond); this.references(e.a); this.references(e.b); return;
+      default: this.references(e.a); this.references(e.b);
+    }
   }
 
   /** Size keywords and prefixes written just inside the brackets: `[byte eax+1]`, `[nosplit eax*2]`. */

@@ -5,14 +5,17 @@
  */
 import type { I64 } from './int64';
 import type { SymbolValue } from './expression';
-import type { SourceLocation } from './source';
 
 export interface SymbolEntry extends SymbolValue {
   name: string;
   kind: 'label' | 'equ';
   /** The pass that last defined it. */
   pass: number;
-  location: SourceLocation;
+  /** Where it is defined: the statement's index and the name's position in its text. */
+  statement: number;
+  pos: number;
+  /** The table's `serial` when the value last changed. */
+  changed: number;
   /** nasm-internal names (`section.x.start`) that are not the user's symbols. */
   special?: boolean;
 }
@@ -24,6 +27,8 @@ export class SymbolTable {
   /** Definitions in the current pass that created or moved a symbol. */
   changes = 0;
   pass = 0;
+  /** Counts every creation or move of a symbol, across passes. */
+  serial = 0;
 
   startPass(pass: number): void {
     this.pass = pass;
@@ -39,10 +44,10 @@ export class SymbolTable {
    * reports 'redefined' when it disagrees (nasm: "label inconsistently redefined"), so a
    * duplicate cannot keep the passes from converging.
    */
-  define(name: string, base: number, offset: I64, kind: 'label' | 'equ', location: SourceLocation, special = false): DefineResult {
+  define(name: string, base: number, offset: I64, kind: 'label' | 'equ', statement: number, pos: number, special = false): DefineResult {
     const e = this.entries.get(name);
     if (e === undefined) {
-      this.entries.set(name, { name, base, offset, kind, pass: this.pass, location, special: special || undefined });
+      this.entries.set(name, { name, base, offset, kind, pass: this.pass, statement, pos, changed: ++this.serial, special: special || undefined });
       this.changes++;
       return 'ok';
     }
@@ -53,11 +58,13 @@ export class SymbolTable {
     if (e.base !== base || e.offset !== offset) {
       e.base = base;
       e.offset = offset;
+      e.changed = ++this.serial;
       this.changes++;
     }
     e.pass = this.pass;
     e.kind = kind;
-    e.location = location;
+    e.statement = statement;
+    e.pos = pos;
     return 'ok';
   }
 

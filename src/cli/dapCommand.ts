@@ -9,7 +9,7 @@ import { VtscopeDebugSession } from '../debug/session';
 import { writeAll } from './stdoutSink';
 import { UsageError } from './usage';
 
-export function parseDapArgs(args: string[]): { port?: number } {
+function parseDapArgs(args: string[]): { port?: number } {
   let values: { port?: string };
   try {
     ({ values } = parseArgs({ args, strict: true, allowPositionals: false, options: { port: { type: 'string' } } }));

@@ -44,6 +44,8 @@ export function run(cpu: Cpu, budget: number): void {
       return;
     }
     try {
+      // A fault while fetching (#PF, an EPT violation) belongs to the instruction at EIP, not to the jump that led there.
+      cpu.eipStart = cpu.eip;
       const block = nextBlock(cpu, prev, tlb.epoch);
       prev = block;
       const insns = block.insns;

@@ -61,7 +61,7 @@ export function translateSlow(cpu: Cpu, lin: number, write: boolean, user: boole
   if (cpu.vmx.ept) {
     // VMX non-root operation with EPT: the guest-physical page goes through EPT as well, and
     // the TLB entry holds the host-physical page with the rights both allow (vmx/ept.ts).
-    const e = eptFinal(cpu, phys, lin, write);
+    const e = eptFinal(cpu, phys | (lin & 0xfff), lin, write);
     phys = e & ~0xfff;
     perms &= eptTlbPermissions(e) | TLB_GLOBAL;
   }

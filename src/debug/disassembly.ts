@@ -1,22 +1,13 @@
 /**
  * Disassembly for the debugger: a window of instructions around an address, each with its
- * bytes, text, label and source line. The text comes from a `Formatter`; until a full
- * disassembler exists it is the decoder's mnemonic (`formatMnemonic`), and a disassembler
- * plugs in by being passed as the formatter.
+ * bytes, nasm-syntax text (src/cpu/disasm, relative targets named by the image's labels),
+ * label and source line.
  */
-import { decodeInstruction, MAX_INSTRUCTION_LENGTH } from './instructions';
+import { disassemble as disassembleOne } from '../cpu/disasm/index';
+import { MAX_INSTRUCTION_LENGTH } from './instructions';
 import type { GuestMemory } from './guestMemory';
 import type { SourceMap } from './sourceMap';
 import type { SymbolTable } from './symbols';
-
-/** Turns the bytes of one instruction at linear `address` into text, or undefined if they do not decode. */
-export type Formatter = (bytes: Uint8Array, address: number, code32: boolean) => { length: number; text: string } | undefined;
-
-export const formatMnemonic: Formatter = (bytes, _address, code32) => {
-  const d = decodeInstruction(bytes, code32);
-  if (d === undefined) return undefined;
-  return { length: d.length, text: d.mnemonic ?? '(bad)' };
-};
 
 export interface DisassembledLine {
   address: number;
@@ -35,7 +26,8 @@ export interface DisassemblyContext {
   symbols: SymbolTable;
   sourceMap?: SourceMap;
   code32: boolean;
-  format: Formatter;
+  /** CS.base: 16-bit relative targets wrap within the segment. */
+  csBase: number;
 }
 
 /** How far back to start decoding to find the instructions before an address. */
@@ -91,19 +83,16 @@ function linesBefore(ctx: DisassemblyContext, address: number, n: number): Disas
 }
 
 function decodeAt(ctx: DisassemblyContext, address: number): { line: DisassembledLine; length: number } {
-  const { data } = ctx.memory.read(address, MAX_INSTRUCTION_LENGTH);
-  const f = data.length === 0 ? undefined : ctx.format(data, address, ctx.code32);
-  if (f === undefined) {
-    const line = invalidLine(address);
-    if (data.length > 0) line.bytes = hexBytes(data.subarray(0, 1));
-    return { line, length: 1 };
-  }
-  const line: DisassembledLine = { address, bytes: hexBytes(data.subarray(0, f.length)), text: f.text, invalid: false };
+  const d = disassembleOne((lin) => ctx.memory.byteAt(lin), address, {
+    bits: ctx.code32 ? 32 : 16, csBase: ctx.csBase, symbolize: (target) => ctx.symbols.describe(target),
+  });
+  if (d.bytes.length === 0) return { line: invalidLine(address), length: 1 };
+  const line: DisassembledLine = { address, bytes: hexBytes(d.bytes), text: d.text, invalid: false };
   const label = ctx.symbols.containing(address);
   if (label !== undefined && label.address === address) line.symbol = label.name;
   const loc = ctx.sourceMap?.lookup(address);
   if (loc !== undefined && loc.start === address) line.location = { file: loc.file, line: loc.line };
-  return { line, length: f.length };
+  return { line, length: d.length };
 }
 
 function invalidLine(address: number): DisassembledLine {

@@ -47,6 +47,12 @@ export class GuestMemory {
     return { data: Uint8Array.from(out), unreadable: Math.min(unreadable, count - k) };
   }
 
+  /** The byte at `lin`, or -1 if it cannot be read. */
+  byteAt(lin: number): number {
+    const p = this.physical(lin);
+    return p === undefined ? -1 : this.cpu.ram[p];
+  }
+
   /** A little-endian value of 1, 2 or 4 bytes; throws when any byte cannot be read. */
   readValue(lin: number, size: 1 | 2 | 4): number {
     let v = 0;

@@ -22,14 +22,14 @@ export interface RegisterNode {
 type BitDef = readonly [name: string, bit: number, width?: number];
 
 /** EFLAGS bits by name (SDM Vol. 1, figure 3-8). */
-export const EFLAGS_BITS: readonly BitDef[] = [
+const EFLAGS_BITS: readonly BitDef[] = [
   ['CF', 0], ['PF', 2], ['AF', 4], ['ZF', 6], ['SF', 7], ['TF', 8], ['IF', 9], ['DF', 10], ['OF', 11],
   ['IOPL', 12, 2], ['NT', 14], ['RF', 16], ['VM', 17], ['AC', 18], ['VIF', 19], ['VIP', 20], ['ID', 21],
 ];
-export const CR0_BITS: readonly BitDef[] = [
+const CR0_BITS: readonly BitDef[] = [
   ['PE', 0], ['MP', 1], ['EM', 2], ['TS', 3], ['ET', 4], ['NE', 5], ['WP', 16], ['AM', 18], ['NW', 29], ['CD', 30], ['PG', 31],
 ];
-export const CR4_BITS: readonly BitDef[] = [
+const CR4_BITS: readonly BitDef[] = [
   ['VME', 0], ['PVI', 1], ['TSD', 2], ['DE', 3], ['PSE', 4], ['PAE', 5], ['MCE', 6], ['PGE', 7], ['PCE', 8],
   ['OSFXSR', 9], ['OSXMMEXCPT', 10], ['VMXE', 13],
 ];
@@ -39,7 +39,7 @@ function field(value: number, [, bit, width = 1]: BitDef): number {
 }
 
 /** "0x00000246 [IF ZF PF]": the value and the names of the one-bit fields that are set, high to low. */
-export function describeBits(value: number, bits: readonly BitDef[]): string {
+function describeBits(value: number, bits: readonly BitDef[]): string {
   const set = bits.filter((b) => (b[2] ?? 1) === 1 && field(value, b) !== 0).map((b) => b[0]).reverse();
   const multi = bits.filter((b) => (b[2] ?? 1) > 1).map((b) => `${b[0]}=${field(value, b)}`);
   return `${hex8(value)} [${[...set, ...multi].join(' ')}]`;

@@ -1,6 +1,6 @@
 /**
  * The debugger over one Machine, independent of the Debug Adapter Protocol: loads an image with
- * its symbols and line tables, runs the guest asynchronously in slices (yielding to the event
+ * its symbols and line tables (or assembles a .asm program), runs the guest asynchronously in slices (yielding to the event
  * loop between them, so `pause` is served within one slice however busy the guest is), and
  * implements breakpoints, stepping, exception stops and the views of the guest's state.
  *
@@ -10,14 +10,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Cpu } from '../cpu/cpu';
-import { StopReason } from '../cpu/cpu';
+import { StopReason, type Cpu } from '../cpu/cpu';
+import { EXCEPTION_MNEMONICS, PF } from '../cpu/exceptions';
 import { getEflags } from '../cpu/flags';
 import { CS, ESP, EBP, REG32_NAMES, SEG_NAMES, SS } from '../cpu/registers';
 import { Machine, type RunResult } from '../machine/machine';
 import { LoadError } from '../loader/loadError';
+import { AssemblyFailed, assembleProgram } from './asmProgram';
 import { readDebugInfo, type DebugInfo } from './debugInfo';
-import { disassemble, formatMnemonic, type DisassembledLine, type Formatter } from './disassembly';
+import { disassemble, type DisassembledLine } from './disassembly';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
 import { evaluate as evaluateExpression } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
@@ -27,7 +28,6 @@ import {
 } from './registers';
 import type { LineRange } from './sourceMap';
 import { innermostExit, walkStack } from './stackTrace';
-import { EXCEPTION_MNEMONICS, PF } from '../cpu/exceptions';
 
 /** The image cannot be debugged: the message names the file and the problem. */
 export class LaunchError extends Error {
@@ -35,7 +35,7 @@ export class LaunchError extends Error {
 }
 
 export interface RuntimeOptions {
-  /** Path of the image: a Multiboot ELF or flat binary. */
+  /** Path of the image: a Multiboot ELF or flat binary, or a .asm source assembled to a flat binary. */
   program: string;
   memoryMiB?: number;
   /** The Multiboot command line after the image name. */
@@ -108,15 +108,12 @@ export class DebugRuntime {
   readonly memory: GuestMemory;
   readonly info: DebugInfo;
   readonly program: string;
-  /** Text of disassembled instructions; a full disassembler replaces the decoder's mnemonics here. */
-  formatter: Formatter = formatMnemonic;
   state: 'stopped' | 'running' | 'ended' = 'stopped';
   lastStop: StopInfo | undefined;
   /** Slices run so far (pause is served before the next one). */
   slices = 0;
   readonly sliceInstructions: number;
 
-  private nextBreakpointId = 1;
   private readonly sourceBreakpoints = new Map<string, { id: number; address?: number }[]>();
   private functionBreakpoints: { id: number; address?: number }[] = [];
   private instructionBreakpoints: { id: number; address: number }[] = [];
@@ -142,11 +139,7 @@ export class DebugRuntime {
 
   constructor(opts: RuntimeOptions, private readonly listener: RuntimeListener) {
     this.program = opts.program;
-    this.sliceInstructions = opts.sliceInstructions ?? DEFAULT_SLICE;
-    if (/\.asm$/i.test(opts.program)) {
-      throw new LaunchError(`${opts.program}: .asm sources need the built-in assembler, which this version of the debug ` +
-        'adapter does not have yet; build the kernel with nasm (-f elf32 -g -F dwarf and ld, or -f bin) and launch the image');
-    }
+    this.sliceInstructions = Math.max(1, opts.sliceInstructions ?? DEFAULT_SLICE);
     let image: Uint8Array;
     try {
       image = new Uint8Array(readFileSync(opts.program));
@@ -154,6 +147,15 @@ export class DebugRuntime {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
       throw new LaunchError(`${opts.program}: cannot read the program: ${why}`);
+    }
+    let info: DebugInfo | undefined;
+    if (/\.asm$/i.test(opts.program)) {
+      try {
+        ({ image, info } = assembleProgram(opts.program));
+      } catch (e) {
+        if (e instanceof AssemblyFailed) throw new LaunchError(e.message);
+        throw e;
+      }
     }
     this.machine = new Machine({ memoryMiB: opts.memoryMiB });
     this.cpu = this.machine.cpu;
@@ -164,7 +166,7 @@ export class DebugRuntime {
       if (e instanceof LoadError) throw new LaunchError(e.message);
       throw e;
     }
-    this.info = readDebugInfo(image, opts.program);
+    this.info = info ?? readDebugInfo(image, opts.program);
     this.machine.onSerialOutput = (byte) => { this.serialBytes.push(byte); };
     if (opts.serialInput !== undefined && opts.serialInput.length > 0) this.machine.serialInput(opts.serialInput);
     this.cpu.onException = (vector, errorCode) => this.onException(vector, errorCode);
@@ -173,13 +175,15 @@ export class DebugRuntime {
 
   // ---- breakpoints ----------------------------------------------------------------------
 
-  /** Replaces the breakpoints of one source file. Lines without code move to the next line that has some. */
-  setSourceBreakpoints(path: string, lines: readonly number[]): BreakpointStatus[] {
+  /**
+   * Replaces the breakpoints of one source file. Lines without code move to the next line that
+   * has some. Ids are the caller's, so they survive a restart and match the client's.
+   */
+  setSourceBreakpoints(path: string, breakpoints: readonly { id: number; line: number }[]): BreakpointStatus[] {
     const map = this.info.sourceMap;
     const file = map?.findFile(path);
     const list: { id: number; address?: number }[] = [];
-    const statuses = lines.map((line): BreakpointStatus => {
-      const id = this.nextBreakpointId++;
+    const statuses = breakpoints.map(({ id, line }): BreakpointStatus => {
       const at = file === undefined ? undefined : map?.resolveLine(file, line);
       list.push({ id, address: at?.address });
       if (at !== undefined) return { id, verified: true, line: at.line, address: at.address };
@@ -195,10 +199,9 @@ export class DebugRuntime {
     return statuses;
   }
 
-  setFunctionBreakpoints(names: readonly string[]): BreakpointStatus[] {
+  setFunctionBreakpoints(breakpoints: readonly { id: number; name: string }[]): BreakpointStatus[] {
     this.functionBreakpoints = [];
-    const statuses = names.map((name): BreakpointStatus => {
-      const id = this.nextBreakpointId++;
+    const statuses = breakpoints.map(({ id, name }): BreakpointStatus => {
       const sym = this.info.symbols.lookup(name);
       this.functionBreakpoints.push({ id, address: sym?.address });
       if (sym !== undefined) return { id, verified: true, address: sym.address, ...this.lineOf(sym.address) };
@@ -208,8 +211,8 @@ export class DebugRuntime {
     return statuses;
   }
 
-  setInstructionBreakpoints(addresses: readonly number[]): BreakpointStatus[] {
-    this.instructionBreakpoints = addresses.map((a) => ({ id: this.nextBreakpointId++, address: a >>> 0 }));
+  setInstructionBreakpoints(breakpoints: readonly { id: number; address: number }[]): BreakpointStatus[] {
+    this.instructionBreakpoints = breakpoints.map(({ id, address }) => ({ id, address: address >>> 0 }));
     this.rebuildBreakpoints();
     return this.instructionBreakpoints.map((b) => ({ id: b.id, verified: true, address: b.address }));
   }
@@ -284,8 +287,9 @@ export class DebugRuntime {
   stepOut(): void {
     this.requireStopped();
     const exit = innermostExit(this.frameState(), this.memory, this.info.symbols);
-    if (exit === undefined) {
-      throw new DebugRequestError(`cannot step out at ${this.where(this.pc())}: the return address cannot be read (EBP ${hex8(this.cpu.regs[EBP])})`);
+    if (exit === undefined || exit.returnAddress === 0) {
+      throw new DebugRequestError(`cannot step out at ${this.where(this.pc())}: no return address ` +
+        `(the outermost frame, or an EBP chain that cannot be read: EBP ${hex8(this.cpu.regs[EBP])})`);
     }
     const stackBase = this.cpu.segBase[SS];
     this.start(new RunTo((this.cpu.segBase[CS] + exit.returnAddress) >>> 0, ((exit.returnSlot - stackBase) >>> 0) + 4));
@@ -532,7 +536,7 @@ export class DebugRuntime {
   disassemble(address: number, instructionOffset: number, count: number): DisassembledLine[] {
     return disassemble({
       memory: this.memory, symbols: this.info.symbols, sourceMap: this.info.sourceMap,
-      code32: this.cpu.code32, format: this.formatter,
+      code32: this.cpu.code32, csBase: this.cpu.segBase[CS],
     }, address, instructionOffset, count);
   }
 }

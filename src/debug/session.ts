@@ -4,7 +4,7 @@
  * the file, address or argument at fault.
  */
 import {
-  DebugSession, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
+  BreakpointEvent, DebugSession, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, resolve } from 'node:path';
@@ -13,22 +13,24 @@ import { EXCEPTION_FILTERS, unknownFilters } from './exceptionFilters';
 import { DebugRequestError, hex8 } from './guestMemory';
 import { parseLaunchConfig, type LaunchConfig } from './launchConfig';
 import type { RegisterNode } from './registers';
-import { DebugRuntime, LaunchError, type RuntimeListener, type StopInfo } from './runtime';
+import { DebugRuntime, LaunchError, type BreakpointStatus, type RuntimeListener, type StopInfo } from './runtime';
 
 const THREAD_ID = 1;
 
 /** Console lines typed after this prefix go to the guest's COM1 (with a newline) instead of being evaluated. */
-export const SERIAL_PREFIX = '>';
+const SERIAL_PREFIX = '>';
 
 export class VtscopeDebugSession extends DebugSession {
   private runtime: DebugRuntime | undefined;
   private config: LaunchConfig | undefined;
   private configurationDone = false;
   private readonly variables = new Handles<RegisterNode[]>();
-  // The client's breakpoint requests, kept to apply again to a restarted guest.
-  private readonly sourceRequests = new Map<string, number[]>();
-  private functionRequests: string[] = [];
-  private instructionRequests: number[] = [];
+  // The client's breakpoints with the ids given to them, kept to apply to a guest loaded later
+  // or restarted (the ids stay the same, so stops name the breakpoints the client knows).
+  private nextBreakpointId = 1;
+  private readonly sourceRequests = new Map<string, { id: number; line: number }[]>();
+  private functionRequests: { id: number; name: string }[] = [];
+  private instructionRequests: { id: number; address: number }[] = [];
   private exceptionFilters: string[] | undefined;
 
   constructor() {
@@ -103,10 +105,32 @@ export class VtscopeDebugSession extends DebugSession {
     }, this.listenerFor(() => this.runtime === runtime));
     this.runtime = runtime;
     for (const w of runtime.info.warnings) this.sendEvent(new OutputEvent(`${w}\n`, 'console'));
-    for (const [path, lines] of this.sourceRequests) runtime.setSourceBreakpoints(path, lines);
-    runtime.setFunctionBreakpoints(this.functionRequests);
-    runtime.setInstructionBreakpoints(this.instructionRequests);
+    // Breakpoints set before: now resolved against the image, as 'changed' events.
+    const statuses = [
+      ...[...this.sourceRequests].flatMap(([path, bps]) => this.sourceBreakpoints(runtime.setSourceBreakpoints(path, bps), path)),
+      ...runtime.setFunctionBreakpoints(this.functionRequests).map((b) => this.toBreakpoint(b)),
+      ...runtime.setInstructionBreakpoints(this.instructionRequests).map((b) => this.toBreakpoint(b)),
+    ];
+    for (const b of statuses) this.sendEvent(new BreakpointEvent('changed', b));
     if (this.exceptionFilters !== undefined) runtime.setExceptionFilters(this.exceptionFilters);
+  }
+
+  private toBreakpoint(s: BreakpointStatus, source?: DebugProtocol.Source): DebugProtocol.Breakpoint {
+    return {
+      id: s.id, verified: s.verified, message: s.message, source,
+      line: s.line === undefined ? undefined : this.convertDebuggerLineToClient(s.line),
+      instructionReference: s.address === undefined ? undefined : hex8(s.address),
+    };
+  }
+
+  private sourceBreakpoints(statuses: BreakpointStatus[], path: string): DebugProtocol.Breakpoint[] {
+    const source = new Source(basename(path), this.convertDebuggerPathToClient(path));
+    return statuses.map((s) => this.toBreakpoint(s, source));
+  }
+
+  /** What a breakpoint looks like before there is an image to resolve it in. */
+  private pending(id: number, line?: number): DebugProtocol.Breakpoint {
+    return { id, verified: false, line: line === undefined ? undefined : this.convertDebuggerLineToClient(line), message: 'pending: the program is not loaded yet' };
   }
 
   /** Events of a runtime, dropped once it is no longer the session's (after a restart). */
@@ -160,19 +184,13 @@ export class VtscopeDebugSession extends DebugSession {
       if (typeof path !== 'string') throw new DebugRequestError('setBreakpoints: missing argument source.path');
       const lines = (args.breakpoints ?? args.lines?.map((line) => ({ line })) ?? []).map((b) => this.convertClientLineToDebugger(b.line));
       const file = this.convertClientPathToDebugger(path);
-      this.sourceRequests.set(file, lines);
-      if (this.runtime === undefined) {
-        response.body = { breakpoints: lines.map((line) => ({ verified: false, line, message: 'pending: the program is not loaded yet' })) };
-      } else {
-        const source = new Source(basename(path), path);
-        response.body = {
-          breakpoints: this.runtime.setSourceBreakpoints(file, lines).map((s) => ({
-            id: s.id, verified: s.verified, message: s.message, source,
-            line: s.line === undefined ? undefined : this.convertDebuggerLineToClient(s.line),
-            instructionReference: s.address === undefined ? undefined : hex8(s.address),
-          })),
-        };
-      }
+      const requests = lines.map((line) => ({ id: this.nextBreakpointId++, line }));
+      this.sourceRequests.set(file, requests);
+      response.body = {
+        breakpoints: this.runtime === undefined
+          ? requests.map((r) => this.pending(r.id, r.line))
+          : this.sourceBreakpoints(this.runtime.setSourceBreakpoints(file, requests), file),
+      };
       this.sendResponse(response);
     });
   }
@@ -181,11 +199,11 @@ export class VtscopeDebugSession extends DebugSession {
     args: DebugProtocol.SetFunctionBreakpointsArguments): void {
     this.guard(response, () => {
       if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setFunctionBreakpoints: missing argument breakpoints');
-      this.functionRequests = args.breakpoints.map((b) => String(b.name));
-      const statuses = this.runtime?.setFunctionBreakpoints(this.functionRequests);
+      this.functionRequests = args.breakpoints.map((b) => ({ id: this.nextBreakpointId++, name: String(b.name) }));
       response.body = {
-        breakpoints: statuses?.map((s) => ({ id: s.id, verified: s.verified, message: s.message, instructionReference: s.address === undefined ? undefined : hex8(s.address) }))
-          ?? this.functionRequests.map(() => ({ verified: false, message: 'pending: the program is not loaded yet' })),
+        breakpoints: this.runtime === undefined
+          ? this.functionRequests.map((r) => this.pending(r.id))
+          : this.runtime.setFunctionBreakpoints(this.functionRequests).map((b) => this.toBreakpoint(b)),
       };
       this.sendResponse(response);
     });
@@ -195,11 +213,13 @@ export class VtscopeDebugSession extends DebugSession {
     args: DebugProtocol.SetInstructionBreakpointsArguments): void {
     this.guard(response, () => {
       if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setInstructionBreakpoints: missing argument breakpoints');
-      this.instructionRequests = args.breakpoints.map((b) => parseAddress(b.instructionReference, b.offset ?? 0, 'setInstructionBreakpoints'));
-      const statuses = this.runtime?.setInstructionBreakpoints(this.instructionRequests);
+      this.instructionRequests = args.breakpoints.map((b) => ({
+        id: this.nextBreakpointId++, address: parseAddress(b.instructionReference, b.offset ?? 0, 'setInstructionBreakpoints'),
+      }));
       response.body = {
-        breakpoints: statuses?.map((s) => ({ id: s.id, verified: s.verified, instructionReference: hex8(s.address ?? 0) }))
-          ?? this.instructionRequests.map(() => ({ verified: false, message: 'pending: the program is not loaded yet' })),
+        breakpoints: this.runtime === undefined
+          ? this.instructionRequests.map((r) => this.pending(r.id))
+          : this.runtime.setInstructionBreakpoints(this.instructionRequests).map((b) => this.toBreakpoint(b)),
       };
       this.sendResponse(response);
     });

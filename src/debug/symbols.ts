@@ -46,11 +46,7 @@ export class SymbolTable {
       .map((s) => ({ name: s.name, address: s.value >>> 0, size: s.size, isFunction: s.type === STT_FUNC, isData: s.type === STT_OBJECT })));
   }
 
-  get size(): number { return this.byName.size; }
-
   lookup(name: string): GuestSymbol | undefined { return this.byName.get(name); }
-
-  names(): IterableIterator<string> { return this.byName.keys(); }
 
   /** The code label at or below `address` (within its size when the image gives one). */
   containing(address: number): GuestSymbol | undefined {

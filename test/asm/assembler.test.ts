@@ -75,6 +75,12 @@ const DIRECTIVES: Case[] = [
   { name: 'incbin', source: 'db 1\nincbin "data.bin"\nincbin "data.bin", 2\nincbin "data.bin", 1, 3\nincbin "data.bin", 100\ntimes 2 incbin "data.bin", 0, 2\n', files: { 'data.bin': Uint8Array.from([10, 11, 12, 13, 14, 15]) } },
   { name: 'include and macros', source: '%include "defs.inc"\nbits 32\nstart: twice 5\nmov eax, VALUE\n', files: { 'defs.inc': '%define VALUE 42\n%macro twice 1\n  db %1\n  db %1\n%endmacro\n' } },
   { name: 'global and cpu are accepted', source: 'global start\ncpu 686\nstart: nop\n' },
+  { name: 'list off and on', source: 'db 1\n[list -]\ndb 2\nnop\n[list +]\ndb 3\n' },
+  { name: 'addresses in dq and dw', source: 'org 0x100\nx: dq x, x+1\ndw x\ndd x-$$\n' },
+  { name: 'self-relative data across sections', source: 'section .text\ndd other - $\ndw other - $\nsection .data\nother: db 0\ndd $ - other\n' },
+  { name: 'section labels of a nobits section', source: 'section .text\ndb 1\nsection .bss\nresb 8\nsection .data\ndd section.bss.start, section.bss.vstart, section.data.start\n' },
+  { name: 'times with relative branches', source: 'bits 32\ntimes 3 jmp $\ntimes 2 jmp short t\nt: nop\ntimes 2 call t\n' },
+  { name: 'instruction names as symbols', source: 'bits 32\nmov: dd mov\npush: jmp push\n' },
 ];
 
 const PASSES: Case[] = [

@@ -4,10 +4,14 @@
  * enabled (what VMXON requires: SDM Vol. 3C, 23.7-23.8), and VMXON and VMCS regions carrying
  * the revision identifier from IA32_VMX_BASIC.
  */
-import { run, StopReason, type Cpu } from '../../src/cpu/index';
+import { run, StopReason, type Cpu, type CpuBus } from '../../src/cpu/index';
 import { QEMU32_VMX } from '../../src/cpu/cpuid';
 import { getEflags } from '../../src/cpu/flags';
 import { CR0_NE, CR0_PG, CR4_PSE, CR4_VMXE } from '../../src/cpu/registers';
+import { expect } from 'vitest';
+import {
+  vmclear, vmlaunch, vmptrld, vmread, vmresume, vmwrite, vmxOn, VMX_SUCCEED,
+} from '../../src/cpu/vmx/index';
 import { nasm } from '../support/nasm';
 import { CODE_BASE, faultVector, GDT_BASE, IDT_BASE, makeCpu, STACK_TOP } from './harness';
 
@@ -29,10 +33,10 @@ export function revisionId(cpu: Cpu): number {
   return runAsm(cpu, 'mov ecx, 0x480\nrdmsr').eax & 0x7fff_ffff;
 }
 
-export function makeVmxCpu(): Cpu {
-  const cpu = makeCpu();
+export function makeVmxCpu(bus?: CpuBus): Cpu {
+  const cpu = makeCpu(bus);
   cpu.model = QEMU32_VMX;
-  for (let k = 0; k < 4; k++) cpu.writePhys32(PAGE_DIRECTORY + 4 * k, (k << 22) | 0x83);   // P, RW, PS
+  for (let k = 0; k < 4; k++) cpu.writePhys32(PAGE_DIRECTORY + 4 * k, (k << 22) | 0x87);   // P, RW, US, PS
   cpu.cr3 = PAGE_DIRECTORY;
   cpu.cr4 = CR4_PSE | CR4_VMXE;
   cpu.cr0 |= CR0_PG | CR0_NE;
@@ -126,4 +130,45 @@ export function validVmcs(cpu: Cpu, s: VmcsSetup): [number, number][] {
     [0x4824, 0], [0x4826, 0], [0x6822, 0], [0x2802, 0], [0x2803, 0],
     [0x2800, -1], [0x2801, -1],
   ];
+}
+
+export interface GuestExit {
+  reason: number; qualification: number; instrLen: number; instrInfo: number; linear: number; physical: number;
+  intrInfo: number; intrError: number; vectoring: number; vectoringError: number; rip: number;
+}
+
+/**
+ * A guest for exit tests, driven through the TypeScript API with `exitToHost`: VMXON, a valid
+ * VMCS (validVmcs) changed by `fields`, `source` assembled at GUEST_CODE, then VMLAUNCH.
+ * Returns the VMLAUNCH status.
+ */
+export function launchGuest(cpu: Cpu, source: string, fields: [number, number][] = []): number {
+  cpu.vmx.exitToHost = true;
+  expect(vmxOn(cpu, VMXON_REGION)).toBe(VMX_SUCCEED);
+  expect(vmclear(cpu, VMCS_A)).toBe(VMX_SUCCEED);
+  expect(vmptrld(cpu, VMCS_A)).toBe(VMX_SUCCEED);
+  for (const [f, v] of [...validVmcs(cpu, { guestRip: GUEST_CODE, hostRip: CODE_BASE }), ...fields]) vmwrite(cpu, f, v);
+  cpu.bus.ram.set(nasm(`bits 32\norg ${GUEST_CODE}\n${source}\n`), GUEST_CODE);
+  cpu.code.invalidateAll();
+  return vmlaunch(cpu);
+}
+
+/** Runs the guest to its next VM exit and reads the exit information fields. */
+export function nextExit(cpu: Cpu, budget = 100_000): GuestExit {
+  run(cpu, budget);
+  if (cpu.stopReason !== StopReason.VmExit) {
+    throw new Error(`no VM exit: stop reason ${cpu.stopReason}, EIP 0x${(cpu.eip >>> 0).toString(16)}, halted ${cpu.halted}`);
+  }
+  const r = (f: number) => vmread(cpu, f) >>> 0;
+  return {
+    reason: r(0x4402), qualification: r(0x6400), instrLen: r(0x440c), instrInfo: r(0x440e), linear: r(0x640a),
+    physical: r(0x2400), intrInfo: r(0x4404), intrError: r(0x4406), vectoring: r(0x4408), vectoringError: r(0x440a),
+    rip: r(0x681e),
+  };
+}
+
+/** Skips the instruction that exited and resumes the guest. */
+export function skipAndResume(cpu: Cpu, exit: GuestExit): void {
+  vmwrite(cpu, 0x681e, exit.rip + exit.instrLen);
+  expect(vmresume(cpu)).toBe(VMX_SUCCEED);
 }

@@ -1,7 +1,7 @@
 /** Drives a DebugRuntime directly (no protocol): its events as awaitable values. */
 import { DebugRuntime, type RuntimeOptions, type StopInfo } from '../../src/debug/runtime';
 import type { RunResult } from '../../src/machine/machine';
-import { run } from '../loader/toolchain';
+import { Workdir, readelfSections, run } from '../loader/toolchain';
 
 export type RuntimeEvent = { kind: 'stopped'; stop: StopInfo } | { kind: 'ended'; result: RunResult } | { kind: 'failed'; error: Error };
 
@@ -59,4 +59,21 @@ export function objdump(path: string): { address: number; length: number; mnemon
     out.push({ address: parseInt(m[1], 16), length: m[2].trim().split(' ').length, mnemonic: m[3], target: m[5] });
   }
   return out;
+}
+
+/** `ndisasm -b 32` of an ELF image's .text from `from` on: each instruction's address and text (the reference for nasm syntax). */
+export function ndisasm(path: string, from: number): { address: number; text: string }[] {
+  const text = readelfSections(path).find((s) => s.name === '.text')!;
+  const work = new Workdir();
+  try {
+    const flat = work.file('text.bin');
+    run('objcopy', ['-O', 'binary', '--only-section=.text', path, flat]);
+    const out = run('ndisasm', ['-b', '32', '-e', String(from - text.addr), '-o', String(from), flat]);
+    return out.split('\n')
+      .map((line) => /^([0-9A-F]{8})\s+[0-9A-F]+\s+(.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ address: parseInt(m[1], 16), text: m[2].trim() }));
+  } finally {
+    work.remove();
+  }
 }

@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Workdir } from '../loader/toolchain';
-import { Driver, objdump } from './harness';
+import { Workdir, nasmMapSymbols } from '../loader/toolchain';
+import { Driver, ndisasm, objdump } from './harness';
 import { asmKernel, cKernel, nmSymbols, readelfLines } from './kernels';
 
 const work = new Workdir();
@@ -74,7 +74,7 @@ describe('a C kernel (gcc -m32 -g -O0)', () => {
   it('stops on a source line at the address of the line table, with the call stack from the EBP chain', async () => {
     const d = new Driver({ program: cPath });
     const line = lineOf(C_SOURCE, '@after-call');
-    const [bp] = d.rt.setSourceBreakpoints(cFile, [line]);
+    const [bp] = d.rt.setSourceBreakpoints(cFile, [{ id: 1, line }]);
     expect(bp).toMatchObject({ verified: true, line, address: lineAddress(line) });
     d.rt.continue();
     const stop = await d.stopped();
@@ -96,7 +96,7 @@ describe('a C kernel (gcc -m32 -g -O0)', () => {
 
   it('steps over a call to the next line, the callee having run', async () => {
     const d = new Driver({ program: cPath });
-    d.rt.setSourceBreakpoints(cFile, [lineOf(C_SOURCE, '@call-add')]);
+    d.rt.setSourceBreakpoints(cFile, [{ id: 1, line: lineOf(C_SOURCE, '@call-add') }]);
     d.rt.continue();
     await d.stopped();
     expect(d.rt.evaluate('dword [calls]').result).toMatch(/^0x00000000 /);
@@ -108,7 +108,7 @@ describe('a C kernel (gcc -m32 -g -O0)', () => {
 
   it('steps into a call, then out of it to the return address', async () => {
     const d = new Driver({ program: cPath });
-    d.rt.setSourceBreakpoints(cFile, [lineOf(C_SOURCE, '@call-add')]);
+    d.rt.setSourceBreakpoints(cFile, [{ id: 1, line: lineOf(C_SOURCE, '@call-add') }]);
     d.rt.continue();
     await d.stopped();
     const espBefore = d.reg('esp');
@@ -132,8 +132,11 @@ describe('a C kernel (gcc -m32 -g -O0)', () => {
 
   it('stops at a function breakpoint, and runs to the guest exit with its output', async () => {
     const d = new Driver({ program: cPath });
-    const [bp] = d.rt.setFunctionBreakpoints(['add']);
-    expect(d.rt.setFunctionBreakpoints(['add', 'nosuch']).map((b) => b.verified)).toEqual([true, false]);
+    expect(d.rt.setFunctionBreakpoints([{ id: 1, name: 'add' }, { id: 2, name: 'nosuch' }])).toEqual([
+      { id: 1, verified: true, address: cSymbols.get('add'), line: lineOf(C_SOURCE, '@add-body') - 1 },
+      { id: 2, verified: false, message: `no symbol 'nosuch' in ${cPath}` },
+    ]);
+    const [bp] = d.rt.setFunctionBreakpoints([{ id: 3, name: 'add' }]);
     expect(bp.address).toBe(cSymbols.get('add'));
     d.rt.continue();
     expect(await d.stopped()).toMatchObject({ reason: 'function breakpoint' });
@@ -340,7 +343,7 @@ data_word: dd 0x0badf00d
 `);
     const sym = nmSymbols(path);
     const d = new Driver({ program: path });
-    d.rt.setInstructionBreakpoints([sym.get('here')!]);
+    d.rt.setInstructionBreakpoints([{ id: 1, address: sym.get('here')! }]);
     d.rt.continue();
     expect(await d.stopped()).toMatchObject({ reason: 'instruction breakpoint' });
     const [general, segments, control, tables] = d.rt.registerGroups();
@@ -394,7 +397,7 @@ flag: dd 0
 `);
     const sym = nmSymbols(path);
     const d = new Driver({ program: path });
-    d.rt.setInstructionBreakpoints([sym.get('poll')!]);
+    d.rt.setInstructionBreakpoints([{ id: 1, address: sym.get('poll')! }]);
     d.rt.continue();
     await d.stopped();
     d.rt.continue();
@@ -431,7 +434,7 @@ count: dd 0
     const path = asmWithIdt('calls', CALLS);
     const sym = nmSymbols(path);
     const d = new Driver({ program: path });
-    d.rt.setInstructionBreakpoints([sym.get('do_int')!]);
+    d.rt.setInstructionBreakpoints([{ id: 1, address: sym.get('do_int')! }]);
     d.rt.continue();
     await d.stopped();
     const esp = d.reg('esp');
@@ -452,7 +455,7 @@ count: dd 0
     const d = new Driver({ program: path });
     const source = join(work.path, 'lines.asm');
     const text = readFileSync(source, 'utf8').split('\n');
-    const [bp] = d.rt.setSourceBreakpoints(source, [text.indexOf('    call sub') + 1]);
+    const [bp] = d.rt.setSourceBreakpoints(source, [{ id: 7, line: text.indexOf('    call sub') + 1 }]);
     expect(bp.address).toBe(sym.get('do_call'));
     d.rt.continue();
     await d.stopped();
@@ -472,16 +475,20 @@ count: dd 0
     expect(await d.ended()).toMatchObject({ haltReason: 'halt', exitCode: 2 });
   });
 
-  it('disassembles on instruction boundaries as objdump does, also backwards', () => {
+  it('disassembles on instruction boundaries as objdump does, also backwards, in the text ndisasm gives', () => {
     const path = asmWithIdt('dis', CALLS);
+    const sym = nmSymbols(path);
     const d = new Driver({ program: path });
     const code = objdump(path);
-    const k = code.findIndex((i) => i.address === nmSymbols(path).get('do_call'));
+    const k = code.findIndex((i) => i.address === sym.get('do_call'));
     const lines = d.rt.disassemble(code[k].address, -4, 8);
     expect(lines.map((l) => l.address)).toEqual(code.slice(k - 4, k + 4).map((i) => i.address));
     expect(lines.map((l) => l.bytes.split(' ').length)).toEqual(code.slice(k - 4, k + 4).map((i) => i.length));
-    expect(lines.map((l) => l.text)).toEqual(code.slice(k - 4, k + 4).map((i) => i.mnemonic));
-    expect(lines[4]).toMatchObject({ symbol: 'do_call', location: { file: join(work.path, 'dis.asm') }, invalid: false });
+    const reference = ndisasm(path, code[k - 4].address).slice(0, 8);
+    // Relative targets carry their label as a comment, which ndisasm does not print.
+    expect(lines.map((l) => l.text.replace(/ ; \S+$/, ''))).toEqual(reference.map((r) => r.text));
+    expect(lines[4]).toMatchObject({ symbol: 'do_call', text: `call 0x${sym.get('sub')!.toString(16)} ; sub`, invalid: false });
+    expect(lines[4].location).toEqual({ file: join(work.path, 'dis.asm'), line: readFileSync(join(work.path, 'dis.asm'), 'utf8').split('\n').indexOf('    call sub') + 1 });
   });
 
   it('reads memory through the page tables without setting accessed bits or filling the TLB', async () => {
@@ -512,7 +519,7 @@ after_read:
 `);
     const sym = nmSymbols(path);
     const d = new Driver({ program: path });
-    d.rt.setInstructionBreakpoints([sym.get('paged_on')!]);
+    d.rt.setInstructionBreakpoints([{ id: 1, address: sym.get('paged_on')! }]);
     d.rt.continue();
     await d.stopped();
     const pte = () => d.rt.cpu.ram[0x302000];
@@ -524,7 +531,7 @@ after_read:
     expect(pte()).toBe(0x03);
     expect(d.rt.cpu.tlb.entries[0x400]).toBe(0);
     // The guest's own read of the same address sets it (SDM Vol. 3A, 4.8).
-    d.rt.setInstructionBreakpoints([sym.get('after_read')!]);
+    d.rt.setInstructionBreakpoints([{ id: 2, address: sym.get('after_read')! }]);
     d.rt.continue();
     await d.stopped();
     expect([d.reg('ebx'), pte()]).toEqual([0x11223344, 0x23]);
@@ -533,6 +540,49 @@ after_read:
   it('refuses what it cannot debug with an error naming the file', () => {
     expect(() => new Driver({ program: join(work.path, 'missing.elf') })).toThrow(`${join(work.path, 'missing.elf')}: cannot read the program: no such file`);
     expect(() => new Driver({ program: work.write('junk.bin', 'not a kernel at all') })).toThrow(/junk\.bin: not a Multiboot image/);
-    expect(() => new Driver({ program: work.write('k.asm', 'hlt') })).toThrow(/k\.asm: \.asm sources need the built-in assembler/);
+    expect(() => new Driver({ program: work.write('k.asm', 'hlt') })).toThrow(/k\.asm: not a Multiboot image/);
+    const bad = work.write('bad.asm', 'bits 32\n  mov eax, ebx, ecx\n  add eax\n');
+    expect(() => new Driver({ program: bad })).toThrow(new RegExp(`^${bad}: does not assemble:\n${bad}:2:\\d+: error: .*\n${bad}:3:\\d+: error: `));
+  });
+});
+
+describe('a .asm program, assembled in process', () => {
+  const SOURCE = `[map symbols flat.map]
+bits 32
+org 0x100000
+header:
+    dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
+    dd header, header, image_end, image_end, start
+start:
+    mov esp, 0x90000
+    mov eax, 5
+    call double
+back:
+    out 0xf4, al                ; exit status (10 << 1) | 1
+double:
+    add eax, eax
+    ret
+image_end:
+`;
+
+  it('stops on a source line at the address nasm gives its label, steps over the call, and runs to the exit', async () => {
+    const source = work.write('flat.asm', SOURCE);
+    work.nasm('flat-ref', SOURCE, 'bin');   // the reference assembler, for the label addresses (flat.map)
+    const labels = nasmMapSymbols(work.file('flat.map'));
+    const lines = SOURCE.split('\n');
+    const d = new Driver({ program: source });
+    const [bp] = d.rt.setSourceBreakpoints(source, [{ id: 7, line: lines.indexOf('    add eax, eax') + 1 }]);
+    expect(bp).toMatchObject({ verified: true, address: labels.get('double') });
+    d.rt.continue();
+    expect(await d.stopped()).toMatchObject({ reason: 'breakpoint', breakpointIds: [bp.id] });
+    const frames = d.rt.stackTrace();
+    expect(frames.map((f) => [f.name, f.source?.line])).toEqual([
+      ['double', lines.indexOf('    add eax, eax') + 1], ['back', lines.indexOf('    call double') + 1],
+    ]);
+    d.rt.stepOut();
+    await d.stopped();
+    expect([d.pc, d.reg('eax')]).toEqual([labels.get('back'), 10]);
+    d.rt.continue();
+    expect((await d.ended()).exitCode).toBe(21);
   });
 });

@@ -23,7 +23,7 @@ export interface ExpandEnv {
 }
 
 /** Limits: macro expansions in one line, and nesting of macros within macros. */
-const MAX_EXPANSIONS = 200_000;
+const MAX_EXPANSIONS = 50_000;
 const MAX_LEVELS = 1000;
 
 interface Node { t: Token; next: Node | null }
@@ -167,7 +167,8 @@ export function numberTokens(v: bigint, col: number): Token[] {
 export class SMacroExpander {
   private total = 0;
   private levels = 0;
-  private triggered = false;
+  /** The last line hit the expansion limit (its result is incomplete). */
+  triggered = false;
   /** Macro expansions done so far, over all lines (the preprocessor's work budget counts them). */
   expansions = 0;
 
@@ -276,6 +277,10 @@ export class SMacroExpander {
       const tafter = callEnd.next;
       let tline: Node | null = tafter;
       let condComma = false;
+      // The last node of the expansion, known as soon as the first (rightmost) token is
+      // placed, unless a macro inside took arguments from what follows it.
+      let lastNode: Node | null = null;
+      let mustWalk = false;
       const work = expansion.slice();
       while (work.length) {
         const tt = work.pop()!;
@@ -298,6 +303,8 @@ export class SMacroExpander {
             const r = this.expandOne(tmp);
             head = tmp.next;
             endt = r.last.next;
+            if (endt !== tline) mustWalk = true; // it took arguments from what follows
+            else if (!lastNode && r.last !== tmp) lastNode = r.last;
             break;
           }
           case T.SmacParam: {
@@ -310,13 +317,17 @@ export class SMacroExpander {
             head = { t: tt, next: tline };
         }
         if (head) {
+          if (!lastNode && head !== tline && head.next === tline) lastNode = head;
           for (let n: Node | null = head; !condComma && n && n !== endt; n = n.next) condComma = n.t.type !== T.Whitespace;
           tline = head;
         }
       }
       slot.next = tline;
-      let last: Node = slot;
-      for (let n = tline; n && n !== tafter; n = n.next) last = n;
+      let last: Node = lastNode ?? slot;
+      if (mustWalk) {
+        last = slot;
+        for (let n = tline; n && n !== tafter; n = n.next) last = n;
+      }
       return { expanded: true, last };
     } finally {
       m.inProgress--;
@@ -392,7 +403,7 @@ export class SMacroExpander {
     // As in nasm, the parameter specs advance unless the flags in effect at the end of the
     // split are varadic (which makes %sel() evaluate all its arguments).
     const advance = (flags & P.Varadic) === 0;
-    for (let i = 0, pi = 0; i < args.length; i++) {
+    for (let i = 0, pi = 0; i < args.length; i++, pi += advance ? 1 : 0) {
       const spec = m.params[Math.min(pi, nformal - 1)];
       const f = spec.flags;
       if (f & P.Eval) {
@@ -420,7 +431,6 @@ export class SMacroExpander {
         if ((f & P.CondQuote) && qs.length === 1 && qs[0].type === T.Str) args[i] = qs;
         else args[i] = [tok(T.Str, quote(detokenBytes(qs)), qs[0]?.col ?? open.t.col)];
       }
-      if (advance) pi++;
     }
     return args;
   }

@@ -43,7 +43,7 @@ export function preprocess(entryFile: string, host: SourceHost, opts: Preprocess
     // A safety net: the preprocessor is written not to throw, but a host may.
     pp.diagnostics.push({
       severity: 'error',
-      message: `preprocessing stopped: ${e instanceof Error ? e.message : String(e)}`,
+      message: `internal preprocessor error: ${e instanceof Error ? e.message : String(e)}`,
       location: { file: entryFile, line: 1, column: 1 },
     });
   }

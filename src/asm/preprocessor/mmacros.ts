@@ -7,12 +7,44 @@
 import type { SourceLocation } from '../source';
 import { T, type Token } from './tokens';
 
+/**
+ * The macro calls a line was produced inside, innermost last: `at` is the call (or, deeper,
+ * the body line that made the call). Shared between lines, so a call costs O(1).
+ */
+export interface CallChain {
+  at: SourceLocation;
+  up: CallChain | null;
+  /** The outermost call: where the user wrote the line. */
+  outer: SourceLocation;
+  depth: number;
+}
+
+export function extendChain(chain: CallChain | null, at: SourceLocation): CallChain {
+  return { at, up: chain, outer: chain ? chain.outer : at, depth: chain ? chain.depth + 1 : 1 };
+}
+
+/** Levels of `expansion` kept for deeply nested calls: the outermost and innermost halves. */
+const MAX_EXPANSION = 64;
+
+/**
+ * The `expansion` of a line at `where` produced inside `chain`: the body lines of the calls
+ * below the outermost one, then `where`, outermost first (the middle of very deep recursion
+ * is left out).
+ */
+export function expansionOf(chain: CallChain, where: SourceLocation): SourceLocation[] {
+  const inner: SourceLocation[] = [where];
+  for (let c: CallChain | null = chain; c && c.up; c = c.up) inner.push(c.at);
+  inner.reverse();
+  if (inner.length <= MAX_EXPANSION) return inner;
+  return [...inner.slice(0, MAX_EXPANSION / 2), ...inner.slice(inner.length - MAX_EXPANSION / 2)];
+}
+
 /** A stored line of a macro or %rep body. */
 export interface BodyLine {
   tokens: Token[];
   where: SourceLocation;
-  /** Macro invocations the line was read inside (outermost first), for lines of a %rep body. */
-  chain: readonly SourceLocation[];
+  /** Macro calls the line was read inside, for lines of a %rep body. */
+  chain: CallChain | null;
   /** Cached output `expansion` of the line, shared by every line made from it. */
   expansion?: SourceLocation[];
 }

@@ -11,16 +11,15 @@ import {
 import { LineReader } from './lines';
 import { NameFilter } from './nameFilter';
 import { CLASS, DIGIT, ID_CHAR, ID_START, QUOTE, SPACE, isIdStart, isNumChar, isSpace } from './chars';
-import { skipString } from './strings';
 import { SMacroTable, parseTemplate, markParams, makeSMacro, type SMacro, type SMacroParam } from './smacros';
 import { SMacroExpander, pasteTokens, numberTokens, MMACRO_PASTE, type ExpandEnv } from './expand';
 import { evaluate } from './expr';
 import { readNumber } from './numbers';
-import { quote, unquote, toByteString, fromByteString } from './strings';
+import { quote, unquote, toByteString, fromByteString, skipString } from './strings';
 import { builtinMacros, substr, CONDITION_KINDS } from './functions';
 import {
-  splitParams, matchCall, conditionCode, inverseCondition,
-  type MMacro, type BodyLine,
+  splitParams, matchCall, conditionCode, inverseCondition, extendChain, expansionOf,
+  type MMacro, type BodyLine, type CallChain,
 } from './mmacros';
 import { STANDARD_MACROS, STANDARD_MACROS_FILE } from './standardMacros';
 
@@ -44,7 +43,7 @@ export const DEFAULT_LIMITS: PreprocessLimits = {
   maxLines: 2_000_000,
   maxWork: 20_000_000,
   maxRep: 1_000_000,
-  maxMacroDepth: 10_000,
+  maxMacroDepth: 1000,
   maxMacroCalls: 100_000,
   maxIncludeDepth: 50,
 };
@@ -90,7 +89,7 @@ interface MStk { mstk: Running | null; mmac: Invocation | null }
 interface PendingLine {
   tokens: Token[];
   where: SourceLocation;
-  chain: readonly SourceLocation[];
+  chain: CallChain | null;
   /** The output `expansion` for this line when already known (shared between lines). */
   expansion?: SourceLocation[];
   end?: undefined;
@@ -123,7 +122,8 @@ interface Context { name: string | undefined; number: number; smacros: SMacroTab
 /** Handled directive; `output` is a line it produces (%pragma). */
 type DirectiveResult = { output?: Token[] } | undefined;
 
-const NOT_SOURCE: readonly SourceLocation[] = [];
+/** Nesting of %[...] within %[...]. */
+const MAX_INDIRECTION = 100;
 
 export class Preprocessor {
   readonly lines: ExpandedLine[] = [];
@@ -156,7 +156,7 @@ export class Preprocessor {
   private where: SourceLocation = { file: '', line: 0, column: 1 };
   /** Physical line number of the current source line (for %line). */
   private physical = 0;
-  private chain: readonly SourceLocation[] = NOT_SOURCE;
+  private chain: CallChain | null = null;
   /** `expansion` for lines emitted from the current line, if precomputed. */
   private lineExpansion: SourceLocation[] | undefined;
   private quiet = false;
@@ -256,7 +256,7 @@ export class Preprocessor {
         const line = f.lineAt ? f.lineBase + (l.line - f.lineAt) * f.lineInc : l.line;
         this.physical = l.line;
         this.where = { file: f.display, line, column: 1 };
-        this.chain = NOT_SOURCE;
+        this.chain = null;
         this.lineExpansion = undefined;
         if (this.plainLine(f, l.text)) continue;
         const r = tokenize(l.text, 1, warnings);
@@ -298,7 +298,7 @@ export class Preprocessor {
       e.remaining--;
       for (let i = e.lines.length - 1; i >= 0; i--) {
         const l = e.lines[i];
-        if (l.chain.length) l.expansion ??= [...l.chain.slice(1), l.where];
+        if (l.chain) l.expansion ??= expansionOf(l.chain, l.where);
         f.expansion.push({ tokens: l.tokens, where: l.where, chain: l.chain, expansion: l.expansion });
       }
       return;
@@ -349,7 +349,10 @@ export class Preprocessor {
     if (!active || dead) return;
 
     const expanded = this.needsExpansion(line) ? this.expander.expand(line) : line;
-    if (expanded !== line) this.tokensSeen += expanded.length;
+    if (expanded !== line) {
+      this.tokensSeen += expanded.length;
+      if (this.expander.triggered) return; // reported; what is left of the line is garbage
+    }
     if (this.callMultiLineMacro(expanded)) return;
     this.emit(expanded, expanded === tokens ? source : undefined);
   }
@@ -435,34 +438,30 @@ export class Preprocessor {
     return false;
   }
 
+  /** Adds a line to the output; `source` is its text as read when no token of it changed. */
   private emit(tokens: readonly Token[], source: string | undefined): void {
-    let text: string;
-    let plain = source !== undefined;
-    for (const t of tokens) {
-      if (t.type === T.LocalMacro || t.type === T.Environ || t.type === T.Indirect) { plain = false; break; }
-    }
     const first = tokens[skipWhite(tokens, 0)];
     if (!first) return;
     if (first.type === T.PreprocId && /^%[a-z]/i.test(first.text)) {
       this.error(`unknown preprocessor directive \`${first.text}'`, first.col);
       return;
     }
-    if (plain) {
-      text = source!;
-    } else {
+    let text = source;
+    if (text === undefined || tokens.some((t) => t.type === T.LocalMacro || t.type === T.Environ)) {
       text = '';
       for (const t of tokens) {
         if (t.type === T.LocalMacro) text += this.contextLocal(t);
         else if (t.type === T.Environ) text += this.environ(t);
         else text += t.type === T.Indirect ? `%[${t.text}]` : t.text;
       }
+      text = text.trimEnd();
+      if (text === '') return;
     }
-    if (text.trim() === '') return;
     if (first.type === T.Op && first.text === '[') this.trackBits(tokens);
     const chain = this.chain;
-    this.lines.push(chain.length === 0
+    this.lines.push(chain === null
       ? { text, location: this.where }
-      : { text, location: chain[0], expansion: this.lineExpansion ?? [...chain.slice(1), this.where] });
+      : { text, location: chain.outer, expansion: this.lineExpansion ?? expansionOf(chain, this.where) });
   }
 
   /** `[bits N]` sets what __?BITS?__ says for the lines after it. */
@@ -490,8 +489,8 @@ export class Preprocessor {
 
   private location(col?: number): { location: SourceLocation; expansion?: SourceLocation[] } {
     const where = col === undefined || col === this.where.column ? this.where : { ...this.where, column: col };
-    if (this.chain.length === 0) return { location: where };
-    return { location: this.chain[0], expansion: [...this.chain.slice(1), where] };
+    if (this.chain === null) return { location: where };
+    return { location: this.chain.outer, expansion: expansionOf(this.chain, where) };
   }
 
   private error(message: string, col?: number): void {
@@ -512,7 +511,7 @@ export class Preprocessor {
   // ---------------------------------------------------------------- macro parameters
 
   /** Substitutes %1, %0, %00, %%label, %+1/%-1, %{1:3}, %?, %?? and %[...] (expand_mmac_params). */
-  private expandMacroParams(tokens: Token[]): Token[] {
+  private expandMacroParams(tokens: Token[], depth = 0): Token[] {
     let out: Token[] | undefined;
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i];
@@ -536,7 +535,12 @@ export class Preprocessor {
           break;
         }
         case T.Indirect: {
-          const inner = this.expandMacroParams(retokenize(t.text, t.col));
+          if (depth >= MAX_INDIRECTION) {
+            this.error(`\`%[...]' nested more than ${MAX_INDIRECTION} deep`, t.col);
+            repl = [];
+            break;
+          }
+          const inner = this.expandMacroParams(retokenize(t.text, t.col), depth + 1);
           repl = this.expander.expand(inner);
           break;
         }
@@ -684,12 +688,12 @@ export class Preprocessor {
     m.inProgress++;
     f.expansion.push({ end: inv });
     const callWhere = { ...this.where, column: tokens[nameIndex].col };
-    const bodyChain = m.nolist ? this.chain : [...this.chain, callWhere];
+    const bodyChain = m.nolist ? this.chain : extendChain(this.chain, callWhere);
     for (let k = m.lines.length - 1; k >= 0; k--) {
       const l = m.lines[k];
       const where = m.nolist ? this.where : l.where;
       let expansion: SourceLocation[] | undefined;
-      if (bodyChain.length === 1 && !m.nolist) expansion = l.expansion ??= [l.where];
+      if (bodyChain && bodyChain.depth === 1 && !m.nolist) expansion = l.expansion ??= [l.where];
       f.expansion.push({ tokens: l.tokens, where, chain: bodyChain, expansion });
     }
     if (label) {
@@ -1524,7 +1528,7 @@ export class Preprocessor {
 
   private lineDirective(tokens: Token[], at: number, dtok: Token): void {
     const f = this.frame!;
-    if (f.mstk.mstk || this.chain.length) return;
+    if (f.mstk.mstk || this.chain) return;
     let i = skipWhite(tokens, at);
     const n = tokens[i]?.type === T.Num ? readNumber(tokens[i].text) : undefined;
     if (!n) {
@@ -1589,7 +1593,8 @@ export class Preprocessor {
     const ex = this.expander.expand(tokens.slice(at));
     const i = skipWhite(ex, 0);
     const only = ex[i]?.type === T.Str && skipWhite(ex, i + 1) >= ex.length;
-    const text = only ? fromByteString(unquote(ex[i].text)) : detoken(ex.slice(i));
+    const given = only ? fromByteString(unquote(ex[i].text)) : detoken(ex.slice(i));
+    const text = given.trim() === '' ? `\`%${op}' with no message` : given;
     const col = ex[i]?.col;
     if (op === 'warning') this.warning(text, col);
     else this.error(text, col);

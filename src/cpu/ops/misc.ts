@@ -32,8 +32,8 @@ export function register(): void {
   for (let op = 0x118; op <= 0x11f; op++) defineOp(op, { name: 'nop', operands: 'Ev', modrm: true, exec: nothing });
   defineOp(0x10b, { name: 'ud2', exec: (cpu) => cpu.raise(UD) });
   // UD1 and UD0 are undefined on purpose too, but carry a ModR/M byte (SDM Vol. 2, UD).
-  defineOp(0x1b9, { name: 'ud1', modrm: true, exec: (cpu) => cpu.raise(UD) });
-  defineOp(0x1ff, { name: 'ud0', modrm: true, exec: (cpu) => cpu.raise(UD) });
+  defineOp(0x1b9, { name: 'ud1', operands: 'Gv,Ev', modrm: true, exec: (cpu) => cpu.raise(UD) });
+  defineOp(0x1ff, { name: 'ud0', operands: 'Gv,Ev', modrm: true, exec: (cpu) => cpu.raise(UD) });
   defineOp(0x9b, { name: 'wait', exec: wait });
   for (let op = 0xd8; op <= 0xdf; op++) defineOp(op, { name: 'esc', operands: 'x87', modrm: true, exec: x87 });
 }

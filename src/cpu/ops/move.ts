@@ -129,7 +129,7 @@ export function register(): void {
   // Sreg numbers 6 and 7 do not exist, and CS cannot be loaded with MOV: those decode to #UD.
   for (let s = 0; s < 6; s++) {
     defineGroup(0x8c, s, { name: 'mov', operands: 'Mw/Rv,Sw', exec16: movFromSreg16, exec32: movFromSreg32 });
-    if (s !== 1) defineGroup(0x8e, s, { name: 'mov', operands: 'Sw,Ew', exec: movToSreg });
+    if (s !== 1) defineGroup(0x8e, s, { name: 'mov', operands: 'Sw,Mw/Rv', exec: movToSreg });
   }
 
   // moffs: the address is an immediate of the address size, in DS unless overridden.

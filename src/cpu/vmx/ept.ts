@@ -130,8 +130,8 @@ export function eptPagingStructure(cpu: Cpu, gpa: number, lin: number, write: bo
 }
 
 /**
- * The EPT TLB entry for the page a guest-linear access lands on (`gpa` is its guest-physical
- * page): a fetch needs X, a write W, a read R.
+ * The EPT TLB entry for the page a guest-linear access at `lin` lands on (`gpa`, the
+ * guest-physical address it translates to): a fetch needs X, a write W, a read R.
  */
 export function eptFinal(cpu: Cpu, gpa: number, lin: number, write: boolean): number {
   const access = cpu.fetching ? EPT_X : write ? EPT_W : EPT_R;

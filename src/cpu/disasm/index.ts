@@ -1,0 +1,2 @@
+/** Disassembly in nasm syntax, from the CPU's own decoder and opcode map. */
+export { disassemble, type DisassembledInstruction, type DisassembleOptions } from './disassemble';
