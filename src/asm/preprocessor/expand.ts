@@ -22,9 +22,11 @@ export interface ExpandEnv {
   charWidth(): number;
 }
 
-/** Limits: macro expansions in one line, and nesting of macros within macros. */
+/** Limits: macro expansions in one line, nesting of macros within macros, and nesting of
+ * arguments that are expanded on their own (`=` and `&` parameters, as in %eval(%eval(...))). */
 const MAX_EXPANSIONS = 50_000;
 const MAX_LEVELS = 1000;
+const MAX_ARG_LEVELS = 100;
 
 interface Node { t: Token; next: Node | null }
 
@@ -167,6 +169,7 @@ export function numberTokens(v: bigint, col: number): Token[] {
 export class SMacroExpander {
   private total = 0;
   private levels = 0;
+  private argLevels = 0;
   /** The last line hit the expansion limit (its result is incomplete). */
   triggered = false;
   /** Macro expansions done so far, over all lines (the preprocessor's work budget counts them). */
@@ -178,6 +181,7 @@ export class SMacroExpander {
   expand(tokens: readonly Token[]): Token[] {
     this.total = MAX_EXPANSIONS;
     this.levels = MAX_LEVELS;
+    this.argLevels = 0;
     this.triggered = false;
     return this.expandNoReset(tokens);
   }
@@ -219,7 +223,8 @@ export class SMacroExpander {
     const st = mstart.t;
     if (st.type !== T.Id && st.type !== T.PreprocId && st.type !== T.LocalMacro) return notAMacro;
     this.expansions++;
-    if (--this.total < 0 || this.levels <= 0) {
+    if (this.triggered) return notAMacro;
+    if (--this.total < 0 || this.levels <= 0 || this.argLevels > MAX_ARG_LEVELS) {
       if (!this.triggered) {
         this.env.error('interminable macro recursion: single-line macro expansion exceeded its limit (a macro that expands to itself through another?)', st.col);
         this.triggered = true;
@@ -245,7 +250,7 @@ export class SMacroExpander {
       while (paren) {
         const nx = t.next;
         if (!nx) {
-          this.env.error(`macro call \`${st.text}(' expects a terminating \`)'`, st.col);
+          this.error(`macro call \`${st.text}(' expects a terminating \`)'`, st.col);
           return notAMacro;
         }
         t = nx;
@@ -335,6 +340,21 @@ export class SMacroExpander {
     }
   }
 
+  /** Expands an argument on its own (for `=` and `&` parameters). */
+  private expandArg(tokens: Token[]): Token[] {
+    this.argLevels++;
+    try {
+      return this.expandNoReset(tokens);
+    } finally {
+      this.argLevels--;
+    }
+  }
+
+  /** Errors after the line hit the expansion limit would only be echoes of it. */
+  private error(message: string, col: number): void {
+    if (!this.triggered) this.env.error(message, col);
+  }
+
   /** Splits the arguments between `open` and `close`, then applies `=` and `&` conversions. */
   private collectArgs(m: SMacro, open: Node, close: Node, counted: number): Token[][] {
     let nparam = counted;
@@ -407,7 +427,7 @@ export class SMacroExpander {
       const spec = m.params[Math.min(pi, nformal - 1)];
       const f = spec.flags;
       if (f & P.Eval) {
-        const expanded = this.expandNoReset(args[i]).filter((t) => t.type !== T.Whitespace);
+        const expanded = this.expandArg(args[i]).filter((t) => t.type !== T.Whitespace);
         if (expanded.length === 0) {
           if (spec.def) { args[i] = spec.def; continue; }
           if (f & P.Optional) { args[i] = []; continue; }
@@ -417,17 +437,17 @@ export class SMacroExpander {
         const r = evaluate(expanded, 0, warnings, col, this.env.charWidth());
         for (const w of warnings) this.env.warning(w.message, w.col);
         if (!r.ok) {
-          this.env.error(`${r.message} (in argument ${i + 1} of \`${m.name}')`, r.col);
+          this.error(`${r.message} (in argument ${i + 1} of \`${m.name}')`, r.col);
           args[i] = [];
         } else if (r.next < expanded.length) {
-          this.env.error(`invalid expression in argument ${i + 1} of \`${m.name}': unexpected \`${expanded[r.next].text}'`, expanded[r.next].col);
+          this.error(`invalid expression in argument ${i + 1} of \`${m.name}': unexpected \`${expanded[r.next].text}'`, expanded[r.next].col);
           args[i] = [];
         } else {
           args[i] = numberTokens(r.value, col);
         }
       }
       if (f & P.Str) {
-        const qs = this.expandNoReset(args[i]);
+        const qs = this.expandArg(args[i]);
         if ((f & P.CondQuote) && qs.length === 1 && qs[0].type === T.Str) args[i] = qs;
         else args[i] = [tok(T.Str, quote(detokenBytes(qs)), qs[0]?.col ?? open.t.col)];
       }

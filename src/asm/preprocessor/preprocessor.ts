@@ -122,6 +122,9 @@ interface Context { name: string | undefined; number: number; smacros: SMacroTab
 /** Handled directive; `output` is a line it produces (%pragma). */
 type DirectiveResult = { output?: Token[] } | undefined;
 
+/** Lines whose single-line macro expansion hit its limit before preprocessing gives up. */
+const MAX_RUNAWAY_LINES = 20;
+
 /** Nesting of %[...] within %[...]. */
 const MAX_INDIRECTION = 100;
 
@@ -146,6 +149,7 @@ export class Preprocessor {
   private bits = 16;
   private linesSeen = 0;
   private tokensSeen = 0;
+  private runaways = 0;
   private stopped = false;
   private mmacroDepth = 0;
   private mmacroCalls = 0;
@@ -351,7 +355,15 @@ export class Preprocessor {
     const expanded = this.needsExpansion(line) ? this.expander.expand(line) : line;
     if (expanded !== line) {
       this.tokensSeen += expanded.length;
-      if (this.expander.triggered) return; // reported; what is left of the line is garbage
+      if (this.expander.triggered) {
+        // Reported; what is left of the line is garbage. A %rep of such a line would repeat
+        // the costly failure, so a few of them end preprocessing.
+        if (++this.runaways >= MAX_RUNAWAY_LINES) {
+          this.stop(`preprocessing stopped: ${MAX_RUNAWAY_LINES} lines hit the single-line macro expansion limit`);
+          this.stopped = true;
+        }
+        return;
+      }
     }
     if (this.callMultiLineMacro(expanded)) return;
     this.emit(expanded, expanded === tokens ? source : undefined);
