@@ -436,11 +436,11 @@ class Assembler implements EvalEnv {
     }
     const v = this.eval(value);
     if (v === undefined) return;
-    // nasm defines an EQU of a value not known yet as 0 and corrects it in the next pass.
+    // nasm defines an EQU of a value not known yet as 0 and corrects it in the next pass; of
+    // `a - b` with b in the current section it keeps a's base and the difference of offsets.
     if (isJustUnknown(v)) this.defineSymbol(st.label.name, -1, 0, 'equ', st.label.pos);
-    else if (isReloc(v, this.currentBase()) && !isSelfRelative(v, this.currentBase())) {
-      this.defineSymbol(st.label.name, relocBase(v), v.c, 'equ', st.label.pos);
-    } else this.error('bad syntax for EQU', pos);
+    else if (isReloc(v, this.currentBase())) this.defineSymbol(st.label.name, relocBase(v), v.c, 'equ', st.label.pos);
+    else this.error('bad syntax for EQU', pos);
   }
 
   private directive(d: Directive, pos: number): void {

@@ -28,7 +28,11 @@ export type BinaryOp =
   | '==' | '!=' | '<' | '>' | '<=' | '>=' | '<=>' | '&&' | '||' | '^^';
 
 export type Expr =
-  | { op: 'num'; value: I64 }
+  /**
+   * A number, or operators on numbers folded at parse time: `scalar` false when nasm's vector
+   * would have no scalar term (`4 - 4`), `summed` when evaluating it sets the EA hint to summed.
+   */
+  | { op: 'num'; value: I64; scalar?: false; summed?: true }
   | { op: 'sym'; name: string; pos: number }
   | { op: 'here'; pos: number }
   | { op: 'base'; pos: number }
@@ -229,25 +233,43 @@ export function characterConstant(bytes: Uint8Array): number {
   return v;
 }
 
-/** Folds operators on two constants that cannot fail, so most expressions evaluate in one step. */
+type NumNode = Extract<Expr, { op: 'num' }>;
+
+function num(value: I64, scalar: boolean, summed: boolean): NumNode {
+  const n: NumNode = { op: 'num', value };
+  if (!scalar) n.scalar = false;
+  if (summed) n.summed = true;
+  return n;
+}
+
+/**
+ * Folds operators on two constants that cannot fail, so most expressions evaluate in one
+ * step, keeping what the folded part does to an effective-address hint.
+ */
 function fold(e: Expr): Expr {
   if ('arg' in e) {
     if (e.arg.op !== 'num') return e;
-    const v = e.arg.value;
-    return { op: 'num', value: e.op === 'neg' ? i64.neg(v) : e.op === 'not' ? i64.not(v) : i64.isZero(v) ? 1 : 0 };
+    const v = e.arg.value, summed = e.arg.summed === true;
+    if (e.op === 'neg') return num(i64.neg(v), e.arg.scalar !== false, summed);
+    return num(e.op === 'not' ? i64.not(v) : i64.isZero(v) ? 1 : 0, true, summed);
   }
   if (!('a' in e) || e.op === '?' || e.a.op !== 'num' || e.b.op !== 'num') return e;
-  const a = e.a.value, b = e.b.value;
+  const x = e.a, y = e.b, a = x.value, b = y.value;
+  const summed = x.summed === true || y.summed === true;
   switch (e.op) {
-    case '+': return { op: 'num', value: i64.add(a, b) };
-    case '-': return { op: 'num', value: i64.sub(a, b) };
-    case '*': return { op: 'num', value: i64.mul(a, b) };
-    case '<<': return { op: 'num', value: i64.shl(a, b) };
-    case '>>': return { op: 'num', value: i64.shr(a, b) };
-    case '>>>': return { op: 'num', value: i64.sar(a, b) };
-    case '&': return { op: 'num', value: i64.and(a, b) };
-    case '|': return { op: 'num', value: i64.or(a, b) };
-    case '^': return { op: 'num', value: i64.xor(a, b) };
+    case '+': case '-': {
+      const value = e.op === '+' ? i64.add(a, b) : i64.sub(a, b);
+      const both = x.scalar !== false && y.scalar !== false;
+      if (!both) return num(value, x.scalar !== false || y.scalar !== false, summed);
+      return num(value, !i64.isZero(value), summed || !i64.isZero(value));
+    }
+    case '*': return num(i64.mul(a, b), y.scalar !== false, summed);
+    case '<<': return num(i64.shl(a, b), true, summed);
+    case '>>': return num(i64.shr(a, b), true, summed);
+    case '>>>': return num(i64.sar(a, b), true, summed);
+    case '&': return num(i64.and(a, b), true, summed);
+    case '|': return num(i64.or(a, b), true, summed);
+    case '^': return num(i64.xor(a, b), true, summed);
     default: return e;
   }
 }
@@ -272,7 +294,7 @@ class EvalFailed extends Error {}
 
 /** Evaluates a tree; returns undefined after reporting an error through env.error. */
 export function evaluate(e: Expr, env: EvalEnv, hint?: EaHint): Value | undefined {
-  if (e.op === 'num') return scalar(e.value);
+  if (e.op === 'num' && hint === undefined) return scalar(e.value, e.scalar !== false);
   try {
     return new Evaluator(env, hint).eval(e);
   } catch (err) {
@@ -297,7 +319,9 @@ class Evaluator {
 
   eval(e: Expr): Value {
     switch (e.op) {
-      case 'num': return scalar(e.value);
+      case 'num':
+        if (e.summed && this.hint) this.hint.type = 'summed';
+        return scalar(e.value, e.scalar !== false);
       case 'sym': {
         const s = this.env.symbol(e.name, e.pos);
         if (s === undefined) {

@@ -13,23 +13,31 @@ export interface RegTerm { reg: string; k: I64 }
 
 export interface Value {
   c: I64;
+  /**
+   * nasm's vector has a scalar term (a number or a label was involved, even if it sums to
+   * zero); adding two scalar terms marks an effective address as "summed" (see EaHint).
+   */
+  hasScalar: boolean;
   /** A forward reference: the scalar and base parts are meaningless, registers are kept. */
   unknown: boolean;
   bases?: BaseTerm[];
   regs?: RegTerm[];
 }
 
-/** How the registers of an effective address were written: nasm's EA hints choose the base. */
+/**
+ * How the registers of an effective address were written: nasm's EA hints choose the base.
+ * The first register written makes the hint 'makebase'; multiplying it, 'notbase'; adding two
+ * terms of one kind (a register to itself, a number to a number, not to zero), 'summed'.
+ */
 export interface EaHint {
   type: 'none' | 'makebase' | 'notbase' | 'summed';
   reg?: string;
 }
 
-export const ZERO: Value = { c: 0, unknown: false };
-export const UNKNOWN: Value = { c: 0, unknown: true };
+export const UNKNOWN: Value = { c: 0, hasScalar: false, unknown: true };
 
-export function scalar(c: I64): Value {
-  return { c, unknown: false };
+export function scalar(c: I64, hasScalar = true): Value {
+  return { c, hasScalar, unknown: false };
 }
 
 export function isSimple(v: Value): boolean {
@@ -74,7 +82,7 @@ export function isSelfRelative(v: Value, currentBase: number): boolean {
   return (v.bases ?? []).some((t) => t.k === -1 && t.id === currentBase);
 }
 
-function mergeBases(a: BaseTerm[] | undefined, b: BaseTerm[] | undefined): BaseTerm[] | undefined {
+function mergeBases(a: BaseTerm[] | undefined, b: BaseTerm[] | undefined, hint: EaHint | undefined): BaseTerm[] | undefined {
   if (b === undefined) return a;
   if (a === undefined) return b;
   const out: BaseTerm[] = [];
@@ -84,7 +92,10 @@ function mergeBases(a: BaseTerm[] | undefined, b: BaseTerm[] | undefined): BaseT
     else if (i >= a.length || b[j].id < a[i].id) out.push(b[j++]);
     else {
       const k = i64.add(a[i].k, b[j].k);
-      if (!i64.isZero(k)) out.push({ id: a[i].id, k });
+      if (!i64.isZero(k)) {
+        out.push({ id: a[i].id, k });
+        if (hint) hint.type = 'summed';
+      }
       i++; j++;
     }
   }
@@ -113,8 +124,14 @@ function mergeRegs(a: RegTerm[] | undefined, b: RegTerm[] | undefined, hint: EaH
 
 export function addValues(a: Value, b: Value, hint?: EaHint): Value {
   const regs = mergeRegs(a.regs, b.regs, hint);
-  if (a.unknown || b.unknown) return { c: 0, unknown: true, regs };
-  return { c: i64.add(a.c, b.c), unknown: false, bases: mergeBases(a.bases, b.bases), regs };
+  if (a.unknown || b.unknown) return { c: 0, hasScalar: false, unknown: true, regs };
+  const c = i64.add(a.c, b.c);
+  let hasScalar = a.hasScalar || b.hasScalar;
+  if (a.hasScalar && b.hasScalar) {
+    hasScalar = !i64.isZero(c);
+    if (hasScalar && hint) hint.type = 'summed';
+  }
+  return { c, hasScalar, unknown: false, bases: mergeBases(a.bases, b.bases, hint), regs };
 }
 
 /** Multiplies every term; with `hint`, a register being multiplied stops being the preferred base. */
@@ -125,6 +142,7 @@ export function scaleValue(v: Value, k: I64, hint?: EaHint): Value {
   const bases = v.bases?.map((t) => ({ id: t.id, k: i64.mul(t.k, k) })).filter((t) => !i64.isZero(t.k));
   return {
     c: i64.mul(v.c, k),
+    hasScalar: v.hasScalar,
     unknown: v.unknown,
     bases: bases?.length ? bases : undefined,
     regs: regs?.length ? regs : undefined,
@@ -132,9 +150,9 @@ export function scaleValue(v: Value, k: I64, hint?: EaHint): Value {
 }
 
 export function regValue(reg: string): Value {
-  return { c: 0, unknown: false, regs: [{ reg, k: 1 }] };
+  return { c: 0, hasScalar: false, unknown: false, regs: [{ reg, k: 1 }] };
 }
 
 export function baseValue(id: number, offset: I64): Value {
-  return id < 0 ? scalar(offset) : { c: offset, unknown: false, bases: [{ id, k: 1 }] };
+  return id < 0 ? scalar(offset) : { c: offset, hasScalar: true, unknown: false, bases: [{ id, k: 1 }] };
 }

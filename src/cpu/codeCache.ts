@@ -24,8 +24,11 @@ export class Block {
   nextA: Block | undefined = undefined;
   nextB: Block | undefined = undefined;
   nextEpoch = -1;
-  /** EIP of the first instruction: compiled code has the EIPs built in. */
-  constructor(readonly phys: number, readonly eip: number, readonly code32: boolean) {}
+  /**
+   * EIP of the first instruction: compiled code has the EIPs built in. The CPL is part of
+   * the identity because a monitor's translation of the instructions may depend on it.
+   */
+  constructor(readonly phys: number, readonly eip: number, readonly code32: boolean, readonly cpl: number) {}
 }
 
 export class CodeCache {
@@ -53,7 +56,7 @@ export class CodeCache {
     const slot = (phys ^ (phys >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
     if (this.tags[slot] === phys) {
       const b = this.blocks[slot]!;
-      if (b.code32 === cpu.code32 && b.eip === cpu.eip && b.valid) { cpu.fetching = false; return b; }
+      if (b.code32 === cpu.code32 && b.eip === cpu.eip && b.cpl === cpu.cpl && b.valid) { cpu.fetching = false; return b; }
     }
     const block = this.decodeBlock(phys, lin);
     cpu.fetching = false;
@@ -73,7 +76,8 @@ export class CodeCache {
 
   private decodeBlock(phys: number, lin: number): Block {
     const cpu = this.cpu;
-    const block = new Block(phys, cpu.eip, cpu.code32);
+    const block = new Block(phys, cpu.eip, cpu.code32, cpu.cpl);
+    const monitor = cpu.monitor;
     let eip = cpu.eip;
     let offsetInPage = lin & 0xfff;
     this.decodedBlocks++;
@@ -89,6 +93,7 @@ export class CodeCache {
       }
       // A block stays within one page; an instruction crossing the page end runs uncached, alone.
       if (offsetInPage + i.len > 0x1000 && n > 0) break;
+      if (monitor?.translate !== undefined) monitor.translate(cpu, i);
       block.insns.push(i);
       offsetInPage += i.len;
       eip = cpu.code32 ? (eip + i.len) | 0 : (eip + i.len) & 0xffff;

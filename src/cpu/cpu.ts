@@ -13,6 +13,7 @@ import {
 import { TLB_DEVICE, TLB_SUP_WRITE, TLB_USER_READ, TLB_USER_WRITE, TLB_VALID, Tlb } from './tlb';
 import type { CodeCache } from './codeCache';
 import type { CpuModel } from './cpuid';
+import type { Monitor } from './monitor';
 import { QEMU32 } from './cpuid';
 import { MsrBank } from './msrs';
 import { VmxState } from './vmx/state';
@@ -114,6 +115,8 @@ export class Cpu {
    * that instruction again, which raises the exception again.
    */
   onException: ((vector: number, errorCode: number | undefined) => boolean) | undefined = undefined;
+  /** The virtual machine monitor running this CPU's guest (monitor.ts), or undefined on bare metal. */
+  monitor: Monitor | undefined = undefined;
 
   readonly tlb = new Tlb();
   /** Permission bits a TLB entry needs for the fast path at the current CPL. */

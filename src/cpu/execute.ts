@@ -71,6 +71,8 @@ export function run(cpu: Cpu, budget: number): void {
         i.exec(cpu, i);
         cpu.icount++;
         if (cpu.leaveBlock) break;
+        // VMX: an interrupt shadow just ended, so interrupt-window and interrupt exits are due now.
+        if (nonRoot && cpu.icount === cpu.inhibitUntil + 1) break;
       }
     } catch (e) {
       if (!(e instanceof CpuFault)) throw e;

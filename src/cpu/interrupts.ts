@@ -196,6 +196,8 @@ export function deliverException(cpu: Cpu, kind: EventKind = EventKind.Exception
   // VMX non-root operation: a VM exit raised inside an instruction, or the exception bitmap (vmx/events.ts).
   if (cpu.vmxNonRoot && exceptionExit(cpu)) return;
   const f = cpu.fault;
+  // A monitor (src/vmm) may handle it: emulate the instruction, fix a shadow page, reflect it.
+  if (cpu.monitor !== undefined && cpu.monitor.intercept(cpu, f.vector, kind, f.errorCode, f.hasErrorCode)) return;
   let vector = f.vector, code = f.errorCode, has = f.hasErrorCode;
   if (cpu.delivering < 0) cpu.faultChain.length = 0;
   cpu.faultChain.push(describeException(vector, code, has));
@@ -252,12 +254,14 @@ export function softwareInterrupt(cpu: Cpu, vector: number): void {
     cpu.requestStop(StopReason.Exception, describeException(vector, 0, false));
     return;
   }
+  if (cpu.monitor !== undefined && cpu.monitor.intercept(cpu, vector, EventKind.Software, 0, false)) return;
   deliver(cpu, vector, EventKind.Software, 0, false, cpu.eip);
 }
 
 /** Delivers an external interrupt from the interrupt controller. */
 export function externalInterrupt(cpu: Cpu, vector: number): void {
   cpu.eipStart = cpu.eip;
+  if (cpu.monitor !== undefined && cpu.monitor.intercept(cpu, vector, EventKind.External, 0, false)) return;
   try {
     deliver(cpu, vector, EventKind.External, 0, false, cpu.eip);
   } catch (e) {

@@ -18,9 +18,14 @@ import { Uart16550 } from './uart16550';
 export interface MachineOptions {
   /** RAM size in MiB (default 64, as DESIGN.md's machine). */
   memoryMiB?: number;
+  /**
+   * RAM in MiB above the guest's, for a VMM's own tables (src/vmm). The guest is told only of
+   * `memoryMiB` (Multiboot information, CMOS), so it sees the same machine in every mode.
+   */
+  hostReservedMiB?: number;
 }
 
-export type HaltReason = 'exit' | 'halt' | 'triple-fault' | 'exception-loop' | 'max-instructions' | 'reset';
+export type HaltReason = 'exit' | 'halt' | 'triple-fault' | 'exception-loop' | 'max-instructions' | 'reset' | 'vmm-stop';
 
 export interface RunResult {
   haltReason: HaltReason;
@@ -37,6 +42,8 @@ export const EXIT_HALT = 2;
 export const EXIT_TRIPLE_FAULT = 4;
 export const EXIT_MAX_INSTRUCTIONS = 6;
 export const EXIT_RESET = 8;
+/** The VMM stopped the guest (src/vmm): something it cannot run, e.g. a privileged instruction under pv. */
+export const EXIT_VMM_STOP = 10;
 
 /** Virtual nanoseconds per retired instruction: a 1 GHz, one-instruction-per-cycle machine. */
 export const NS_PER_INSTRUCTION = 1;
@@ -50,6 +57,8 @@ const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8;
 
 export class Machine implements CpuBus {
   readonly ram: Uint8Array;
+  /** The RAM the guest is told about: the start of `ram` (the rest belongs to a VMM). */
+  readonly guestRamBytes: number;
   readonly mmioPages = new Uint8Array(1 << 20);
   readonly cpu: Cpu;
   readonly io = new IoBus();
@@ -69,14 +78,15 @@ export class Machine implements CpuBus {
 
   constructor(opts: MachineOptions = {}) {
     const mib = opts.memoryMiB ?? 64;
-    this.ram = new Uint8Array(mib * 1024 * 1024);
+    this.guestRamBytes = mib * 1024 * 1024;
+    this.ram = new Uint8Array((mib + (opts.hostReservedMiB ?? 0)) * 1024 * 1024);
     // The legacy VGA window and BIOS area are not RAM on a PC (0xA0000-0xFFFFF).
     for (let p = 0xa0; p < 0x100; p++) this.mmioPages[p] = 1;
     this.cpu = createCpu(this);
     this.pit = new Pit8254((level) => this.pic.setIrq(IRQ_PIT, level));
     this.uart = new Uart16550((level) => this.pic.setIrq(IRQ_COM1, level));
     this.uart.onTransmit = (byte) => this.onSerialOutput(byte);
-    this.cmos = new Cmos(this.ram.length, (level) => this.pic.setIrq(IRQ_RTC, level));
+    this.cmos = new Cmos(this.guestRamBytes, (level) => this.pic.setIrq(IRQ_RTC, level));
     const debugExit = new DebugExit((status) => { this.exitStatus = status; this.cpu.requestStop(StopReason.Requested); });
     const system = new SystemPorts(() => { this.resetRequested = true; this.cpu.requestStop(StopReason.Requested); });
     this.io.registerRanges(this.pic.ports);
@@ -124,7 +134,7 @@ export class Machine implements CpuBus {
 
   /** Loads a Multiboot image and leaves the CPU as a Multiboot loader does. */
   load(image: Uint8Array, opts: { cmdline?: string; fileName?: string } = {}): void {
-    const { entry, mbiAddress } = loadMultiboot(image, this.ram, opts);
+    const { entry, mbiAddress } = loadMultiboot(image, this.ram.subarray(0, this.guestRamBytes), opts);
     const cpu = this.cpu;
     cpu.code.invalidateAll();
     cpu.resetToFlatProtectedMode();

@@ -600,6 +600,177 @@ align 4
     },
   },
   {
+    name: 'kernel idioms: ISR and IRQ stubs, a Multiboot header, GDT entries, a syscall macro',
+    files: {
+      'main.asm': String.raw`%macro ISR_NOERRCODE 1
+  global isr%1
+  isr%1:
+    cli
+    push byte 0
+    push byte %1
+    jmp isr_common_stub
+%endmacro
+%macro ISR_ERRCODE 1
+  global isr%1
+  isr%1:
+    cli
+    push byte %1
+    jmp isr_common_stub
+%endmacro
+%macro IRQ 2
+  global irq%1
+  irq%1:
+    cli
+    push byte 0
+    push byte %2
+    jmp irq_common_stub
+%endmacro
+ISR_NOERRCODE 0
+ISR_ERRCODE 8
+IRQ 0, 32
+IRQ 15, 47
+%assign i 0
+%rep 3
+  dd isr %+ i
+  %assign i i+1
+%endrep
+%define MB_MAGIC 0x1BADB002
+%define MB_FLAGS (1<<0 | 1<<1)
+%define MB_CHECKSUM -(MB_MAGIC + MB_FLAGS)
+section .multiboot
+align 4
+  dd MB_MAGIC
+  dd MB_FLAGS
+  dd MB_CHECKSUM
+section .bss
+align 16
+stack_bottom:
+  resb 16384
+stack_top:
+section .text
+global _start:function (_start.end - _start)
+_start:
+  mov esp, stack_top
+  extern kernel_main
+  call kernel_main
+  cli
+.hang: hlt
+  jmp .hang
+.end:
+%macro gdt_entry 4
+  dw %2 & 0xffff
+  dw %1 & 0xffff
+  db (%1 >> 16) & 0xff
+  db %3
+  db ((%2 >> 16) & 0x0f) | (%4 << 4)
+  db (%1 >> 24) & 0xff
+%endmacro
+gdt:
+  gdt_entry 0, 0, 0, 0
+  gdt_entry 0, 0xfffff, 0x9a, 0xc
+.pointer:
+  dw $ - gdt - 1
+  dd gdt
+%define SYS_WRITE 4
+%macro syscall 1-*
+  %assign n 0
+  %rep %0 - 1
+    %rotate 1
+    push %1
+    %assign n n+1
+  %endrep
+  %rotate 1
+  mov eax, %1
+  int 0x80
+  add esp, n*4
+%endmacro
+syscall SYS_WRITE, 1, msg, len
+msg db "hello", 10
+len equ $ - msg
+%macro print 1
+  %strlen %%len %1
+  %%str: db %1
+  mov ecx, %%len
+%endmacro
+print 'hello'
+`,
+    },
+  },
+  {
+    name: 'macro idioms: growing lists, optional parameters, %[...] names, %+ labels, nested contexts',
+    files: {
+      'main.asm': String.raw`%xdefine LIST
+%macro add_item 1
+  %xdefine LIST LIST %1,
+%endmacro
+add_item a
+add_item b
+add_item c
+db LIST 0
+%macro opt 0-1
+  %ifempty %1
+    db 'none'
+  %else
+    db %1
+  %endif
+  %ifidn %1, {}
+  %endif
+%endmacro
+opt
+opt 5
+%macro vars 1-*
+  %assign %%i 0
+  %rep %0
+    %[%1]_idx equ %%i
+    %assign %%i %%i + 1
+    %rotate 1
+  %endrep
+%endmacro
+vars alpha, beta, gamma
+%macro lbl 1
+  label_ %+ %1:
+  %1 %+ _end:
+%endmacro
+lbl 7
+lbl x
+%push outer
+%define %$v 1
+%push inner
+%define %$v 2
+db %$v, %$$v
+%pop
+%pop
+%define CONCAT(a,b) a%+b
+dd CONCAT(12, 34), CONCAT(x, 1)
+%macro loop_test 0
+  %assign j 0
+  %rep 3
+    %%l%[j]: db j
+    %assign j j+1
+  %endrep
+%endmacro
+loop_test
+%macro twice 1
+  %rep 2
+    %1
+  %endrep
+%endmacro
+twice nop
+twice {db 1, 2}
+%define NUM 10
+%if NUM > 5 && NUM < 20
+  db 'in range'
+%endif
+%ifdef NOTDEF
+%elifndef ALSO
+  db 'elifndef'
+%endif
+%ifidni %?, x
+%endif
+`,
+    },
+  },
+  {
     name: '%include, nested, with an include path and an include guard',
     files: {
       'main.asm': String.raw`%include "defs.inc"

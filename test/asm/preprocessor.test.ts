@@ -197,6 +197,11 @@ describe('diagnostics', () => {
     expect(preprocessText('%if 0\n%error no\ndb %1\n%assign x 1/0\n%endif\n').diagnostics).toEqual([]);
   });
 
+  it('speaks for %else of a block that can be reached, not of one nested in a false branch (as nasm)', () => {
+    const r = preprocessText('%if 0\n %if 1\n %else junk\n %endif\n%else trailing\n%endif\n');
+    expect(r.diagnostics.map((d) => [d.message, at(d)])).toEqual([["trailing garbage after `%else' ignored", 'input.asm:5:7']]);
+  });
+
   it('warns about unterminated strings', () => {
     const d = only("db 'abc\n");
     expect(d.severity).toBe('warning');
@@ -381,6 +386,17 @@ describe('expressions', () => {
     expect(value('0 ? 1 : 2 ? 3 : 4')).toBe(3n);
     expect(value("'ab'")).toBe(0x6261n);
   });
+});
+
+it('turns a host that throws into a diagnostic', () => {
+  const host = { readFile: () => { throw new Error('disk on fire'); }, resolve: (_: string, n: string) => n };
+  const r = preprocess('x.asm', host);
+  expect(r.lines).toEqual([]);
+  expect(r.diagnostics.map((d) => d.message)).toEqual(['internal preprocessor error: disk on fire']);
+});
+
+it('reports an entry file it cannot read', () => {
+  expect(preprocess('missing.asm', memoryHost({})).diagnostics.map((d) => d.message)).toEqual(["cannot read input file `missing.asm'"]);
 });
 
 it('normalizes paths for the in-memory host', () => {

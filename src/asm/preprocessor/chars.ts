@@ -13,7 +13,6 @@ export const HEX = 64;
 
 /** Class bits of the ASCII characters (above 127: ID_START | ID_CHAR). */
 export const CLASS = new Uint8Array(128);
-const table = CLASS;
 for (let c = 0; c < 128; c++) {
   let k = 0;
   const isAlpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -22,23 +21,19 @@ for (let c = 0; c < 128; c++) {
   if (isAlpha) k |= ID_START | ID_CHAR | NUM_CHAR;
   if (isDigit) k |= DIGIT | ID_CHAR | NUM_CHAR;
   if (isDigit || (c >= 65 && c <= 70) || (c >= 97 && c <= 102)) k |= HEX;
-  table[c] = k;
+  CLASS[c] = k;
 }
-table[0x24] |= ID_CHAR; // $
-table[0x5f] |= ID_START | ID_CHAR | NUM_CHAR; // _
-for (const ch of '.@?') table[ch.charCodeAt(0)] |= ID_START | ID_CHAR;
-for (const ch of '#~') table[ch.charCodeAt(0)] |= ID_CHAR;
-for (const ch of '\'"`') table[ch.charCodeAt(0)] |= QUOTE;
+CLASS[0x24] |= ID_CHAR; // $
+CLASS[0x5f] |= ID_START | ID_CHAR | NUM_CHAR; // _
+for (const ch of '.@?') CLASS[ch.charCodeAt(0)] |= ID_START | ID_CHAR;
+for (const ch of '#~') CLASS[ch.charCodeAt(0)] |= ID_CHAR;
+for (const ch of '\'"`') CLASS[ch.charCodeAt(0)] |= QUOTE;
 
-export function charClass(c: number): number {
-  return c < 128 ? table[c] : ID_START | ID_CHAR;
-}
-
-export function isSpace(c: number): boolean { return c < 128 && (table[c] & SPACE) !== 0; }
-export function isIdStart(c: number): boolean { return c >= 128 || (table[c] & ID_START) !== 0; }
-export function isIdChar(c: number): boolean { return c >= 128 || (table[c] & ID_CHAR) !== 0; }
+export function isSpace(c: number): boolean { return c < 128 && (CLASS[c] & SPACE) !== 0; }
+export function isIdStart(c: number): boolean { return c >= 128 || (CLASS[c] & ID_START) !== 0; }
+export function isIdChar(c: number): boolean { return c >= 128 || (CLASS[c] & ID_CHAR) !== 0; }
 export function isDigit(c: number): boolean { return c >= 48 && c <= 57; }
 export function isQuote(c: number): boolean { return c === 0x27 || c === 0x22 || c === 0x60; }
-export function isHexDigit(c: number): boolean { return c < 128 && (table[c] & HEX) !== 0; }
+export function isHexDigit(c: number): boolean { return c < 128 && (CLASS[c] & HEX) !== 0; }
 /** A character that may continue a number: letters, digits and `_`. */
-export function isNumChar(c: number): boolean { return c < 128 && (table[c] & NUM_CHAR) !== 0; }
+export function isNumChar(c: number): boolean { return c < 128 && (CLASS[c] & NUM_CHAR) !== 0; }

@@ -5,9 +5,10 @@
  *
  * Output lines carry the text the assembler sees (comments removed; a line no macro touched
  * keeps its spacing, so columns in it match the source) and `location`: where the user wrote
- * the line. A line produced by a macro is located at the macro call, and `expansion` lists
- * the macro body lines it came from, outermost first (macros marked `.nolist`, such as the
- * standard ones, add no level). Lines with nothing left to assemble are not emitted.
+ * the line, column 1. A line produced by a macro is located at the macro call (the column of
+ * the macro's name), and `expansion` lists the macro body lines it came from, outermost
+ * first (macros marked `.nolist`, such as the standard ones, add no level). Lines with
+ * nothing left to assemble are not emitted.
  */
 import type { Diagnostic, ExpandedLine, SourceHost } from '../source';
 import { Preprocessor, type PreprocessLimits } from './preprocessor';
@@ -36,16 +37,19 @@ export interface PreprocessResult {
  * throws: every problem is a diagnostic.
  */
 export function preprocess(entryFile: string, host: SourceHost, opts: PreprocessOptions = {}): PreprocessResult {
-  const pp = new Preprocessor(host, opts);
+  let pp: Preprocessor | undefined;
   try {
+    pp = new Preprocessor(host, opts);
     pp.run(entryFile);
   } catch (e) {
     // A safety net: the preprocessor is written not to throw, but a host may.
-    pp.diagnostics.push({
+    const failure: Diagnostic = {
       severity: 'error',
       message: `internal preprocessor error: ${e instanceof Error ? e.message : String(e)}`,
       location: { file: entryFile, line: 1, column: 1 },
-    });
+    };
+    if (!pp) return { lines: [], diagnostics: [failure], includedFiles: [] };
+    pp.diagnostics.push(failure);
   }
   return { lines: pp.lines, diagnostics: pp.diagnostics, includedFiles: pp.includedFiles };
 }

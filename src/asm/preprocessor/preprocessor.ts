@@ -1121,11 +1121,20 @@ export class Preprocessor {
     this.pushCond(r === undefined ? Cond.Never : r !== (info.negate === true) ? Cond.IfTrue : Cond.IfFalse, dtok);
   }
 
-  private elifDirective(info: DirectiveInfo, tokens: Token[], at: number, dtok: Token): void {
+  /**
+   * %elif, %else and %endif speak for their own block, so their diagnostics show unless that
+   * block can never be assembled (nasm's ERR_PP_PRECOND).
+   */
+  private conditionalBlock(): CondEntry | undefined {
     const f = this.frame!;
     const c = f.conds[f.conds.length - 1];
+    this.quiet = c !== undefined && c.state === Cond.Never;
+    return c;
+  }
+
+  private elifDirective(info: DirectiveInfo, tokens: Token[], at: number, dtok: Token): void {
+    const c = this.conditionalBlock();
     if (!c) {
-      this.quiet = false;
       this.error(`\`${dtok.text}' without \`%if': no conditional block is open`, dtok.col);
       return;
     }
@@ -1133,12 +1142,10 @@ export class Preprocessor {
       case Cond.IfTrue: c.state = Cond.Done; break;
       case Cond.Done: case Cond.Never: break;
       case Cond.ElseTrue: case Cond.ElseFalse:
-        this.quiet = false;
         this.warning(`\`${dtok.text}' after \`%else': its content is ignored`, dtok.col);
         c.state = Cond.Never;
         break;
       case Cond.IfFalse: {
-        this.quiet = false;
         const r = this.condition(info.variant ?? '', this.expandMacroParams(tokens.slice(at)), dtok.text);
         c.state = r === undefined ? Cond.Never : r !== (info.negate === true) ? Cond.IfTrue : Cond.IfFalse;
         break;
@@ -1147,9 +1154,7 @@ export class Preprocessor {
   }
 
   private elseDirective(tokens: Token[], at: number, dtok: Token): void {
-    const f = this.frame!;
-    const c = f.conds[f.conds.length - 1];
-    this.quiet = false;
+    const c = this.conditionalBlock();
     if (skipWhite(tokens, at) < tokens.length) this.warning(`trailing garbage after \`${dtok.text}' ignored`, tokens[skipWhite(tokens, at)].col);
     if (!c) {
       this.error(`\`${dtok.text}' without \`%if': no conditional block is open`, dtok.col);
@@ -1167,7 +1172,7 @@ export class Preprocessor {
 
   private endifDirective(tokens: Token[], at: number, dtok: Token): void {
     const f = this.frame!;
-    this.quiet = false;
+    this.conditionalBlock();
     if (skipWhite(tokens, at) < tokens.length) this.warning(`trailing garbage after \`${dtok.text}' ignored`, tokens[skipWhite(tokens, at)].col);
     if (!f.conds.length) {
       this.error(`\`${dtok.text}' without \`%if': no conditional block is open`, dtok.col);

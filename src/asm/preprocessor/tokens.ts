@@ -307,10 +307,6 @@ function scanOperator(line: string, i: number): number {
   }
 }
 
-export function isWhite(t: Token | undefined): boolean {
-  return t !== undefined && t.type === T.Whitespace;
-}
-
 export function isOp(t: Token | undefined, text: string): boolean {
   return t !== undefined && t.type === T.Op && t.text === text;
 }
@@ -319,15 +315,6 @@ export function isOp(t: Token | undefined, text: string): boolean {
 export function skipWhite(tokens: readonly Token[], i: number): number {
   while (i < tokens.length && tokens[i].type === T.Whitespace) i++;
   return i;
-}
-
-/** The tokens without leading and trailing whitespace. */
-export function trimWhite(tokens: readonly Token[]): Token[] {
-  let a = 0;
-  let b = tokens.length;
-  while (a < b && tokens[a].type === T.Whitespace) a++;
-  while (b > a && tokens[b - 1].type === T.Whitespace) b--;
-  return tokens.slice(a, b);
 }
 
 /** The tokens as text (`%[x]` written back with its brackets). */

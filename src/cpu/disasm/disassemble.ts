@@ -35,6 +35,35 @@ const PREFETCH = ['prefetchnta', 'prefetcht0', 'prefetcht1', 'prefetcht2'];
 const CONDITIONAL = new Set(['jcc', 'setcc', 'cmovcc']);
 const LOOPS = new Set(['loop', 'loope', 'loopne']);
 
+/**
+ * The bytes of the instruction being disassembled, each read once through the caller's
+ * reader. One reader function serves every call, so the decoder's call to it stays
+ * monomorphic and the CPU's own decoding keeps its speed.
+ */
+class FetchedBytes {
+  private read: (linear: number) => number = () => -1;
+  private address = 0;
+  bytes: number[] = [];
+  /** A byte could not be read, or the instruction ran past 15 bytes. */
+  unreadable = false;
+
+  start(read: (linear: number) => number, address: number): void {
+    this.read = read;
+    this.address = address;
+    this.bytes = [];
+    this.unreadable = false;
+  }
+
+  readonly reader: CodeReader = (a) => {
+    const k = a - this.address;
+    const b = k < MAX_LENGTH ? this.read(a % 0x1_0000_0000) : -1;
+    if (!(b >= 0 && b <= 0xff)) { this.unreadable = true; return 0; }
+    this.bytes[k] = b;
+    return b;
+  };
+}
+
+const fetched = new FetchedBytes();
 const insn = new Insn(() => undefined);
 
 /**
@@ -48,17 +77,10 @@ export function disassemble(read: (linear: number) => number, address: number,
   if (!Number.isInteger(address) || address < 0 || address > 0xffffffff) {
     throw new Error(`disassemble: address ${String(address)} is not a linear address`);
   }
-  const bytes: number[] = [];
-  let unreadable = false;
-  const reader: CodeReader = (a) => {
-    const k = a - address;
-    const b = k < MAX_LENGTH ? read((a % 0x1_0000_0000)) : -1;
-    if (!(b >= 0 && b <= 0xff)) { unreadable = true; return 0; }
-    bytes[k] = b;
-    return b;
-  };
   const code32 = opts.bits === 32;
-  decodeFrom(reader, address, code32, insn);
+  fetched.start(read, address);
+  decodeFrom(fetched.reader, address, code32, insn);
+  const { bytes, unreadable } = fetched;
   const def = insn.def;
   if (unreadable || def === undefined) return dataByte(address, bytes[0]);
 

@@ -180,9 +180,9 @@ function offset(d: Decoded, shown: Shown): string {
 
 /**
  * The operands of `d` as text, or an empty list for string instructions (their operands are
- * implicit in nasm's movsb/stosd/... names). `keyword` replaces the memory size keyword.
+ * implicit in nasm's movsb/stosd/... names).
  */
-export function formatOperands(d: Decoded, shown: Shown, keyword?: string): string[] {
+export function formatOperands(d: Decoded, shown: Shown): string[] {
   const { insn: i, def } = d;
   if (def.operands === undefined) return [];
   const tokens = def.operands.split(',');
@@ -207,7 +207,7 @@ export function formatOperands(d: Decoded, shown: Shown, keyword?: string): stri
     }
     switch (method) {
       case 'E': case 'M':
-        if (i.mem) out.push((keyword ?? memoryKeyword(d, shown, type, registers)) + address(d, shown));
+        if (i.mem) out.push(memoryKeyword(d, shown, type, registers) + address(d, shown));
         else out.push(reg(i.rm));
         break;
       case 'R': out.push(reg(i.rm)); break;
