@@ -206,7 +206,9 @@ export class Machine implements CpuBus {
 
   private finish(reason: HaltReason): RunResult {
     const cpu = this.cpu;
-    const eip = cpu.halted ? cpu.eip : cpu.eipStart;
+    // Where the run stopped: the next instruction after HLT or at the budget, else the
+    // instruction that ended it (the OUT to 0xF4, the one that triple-faulted).
+    const eip = cpu.halted || reason === 'max-instructions' ? cpu.eip : cpu.eipStart;
     const at = `at EIP 0x${(eip >>> 0).toString(16).padStart(8, '0')}`;
     let exitCode: number, message: string;
     switch (reason) {
