@@ -672,7 +672,7 @@ class Assembler implements EvalEnv {
     const v = this.eval(e);
     if (v === undefined) return undefined;
     if (unit > 8) { this.error(`integer supplied as ${unit * 8}-bit data`, pos); return undefined; }
-    if (v.unknown && v.regs === undefined) return undefined; // nasm writes 0
+    if (isJustUnknown(v)) return undefined; // nasm writes 0
     const base = this.currentBase();
     if (!isDataReloc(v, base)) { this.error('expression is not simple or relocatable', pos); return undefined; }
     const value = this.absolute(v);
@@ -819,9 +819,9 @@ class Assembler implements EvalEnv {
       if (v === undefined) return undefined;
       if (v.regs !== undefined) {
         const r = v.regs[0];
-        if (v.regs.length !== 1 || r.k !== 1 || v.unknown || v.bases !== undefined || !i64.isZero(v.c)) {
+        if (v.regs.length !== 1 || r.k !== 1 || v.unknown !== 0 || v.bases !== undefined || !i64.isZero(v.c)) {
           // nasm reads `reg+n` as an AVX-512 register set.
-          const set = v.regs.length === 1 && r.k === 1 && !v.unknown && v.bases === undefined;
+          const set = v.regs.length === 1 && r.k === 1 && v.unknown === 0 && v.bases === undefined;
           this.error(set ? 'register set not valid for operand' : 'invalid operand type', o.pos);
           return undefined;
         }
@@ -904,7 +904,7 @@ class Assembler implements EvalEnv {
       this.error('invalid effective address: multiple base segments', o.pos);
       return undefined;
     }
-    const relocatable = v.bases !== undefined && !v.unknown;
+    const relocatable = v.bases !== undefined && v.unknown === 0;
     if (relocatable && this.final) fields.push({ operand: index, kind: isSelfRelative(v, cur) ? 'rel' : 'addr', value: v.c });
     const mem: MemoryOperand = {
       kind: 'mem',
@@ -915,8 +915,8 @@ class Assembler implements EvalEnv {
       index: indexReg,
       scale,
       hint: hint.reg === undefined ? { type: hint.type } : { type: hint.type, reg: hint.reg },
-      disp: v.unknown ? undefined : i64.toInt32(this.absolute(v)),
-      hasDisp: v.unknown || v.bases !== undefined || !i64.isZero(v.c),
+      disp: v.unknown !== 0 ? undefined : i64.toInt32(this.absolute(v)),
+      hasDisp: v.unknown !== 0 || v.bases !== undefined || !i64.isZero(v.c),
     };
     if (relocatable) mem.relocatable = true;
     if (o.mem!.dispSize !== undefined) mem.dispSize = o.mem!.dispSize;

@@ -375,23 +375,23 @@ class Evaluator {
       case '/': case '//': case '%': case '%%': {
         this.scalarOnly(a, b, 'division operator', pos);
         if (!isJustUnknown(b) && i64.isZero(b.c)) this.fail('division by zero', pos);
-        if (a.unknown || b.unknown) return UNKNOWN;
+        if (a.unknown !== 0 || b.unknown !== 0) return UNKNOWN;
         const f = op === '/' ? i64.udiv : op === '//' ? i64.sdiv : op === '%' ? i64.umod : i64.smod;
         return scalar(f(a.c, b.c));
       }
       case '<<': case '>>': case '>>>': {
         this.scalarOnly(a, b, 'shift operator', pos);
-        if (a.unknown || b.unknown) return UNKNOWN;
+        if (a.unknown !== 0 || b.unknown !== 0) return UNKNOWN;
         return scalar((op === '<<' ? i64.shl : op === '>>' ? i64.shr : i64.sar)(a.c, b.c));
       }
       case '&': case '|': case '^': {
         this.scalarOnly(a, b, `\`${op}' operator`, pos);
-        if (a.unknown || b.unknown) return UNKNOWN;
+        if (a.unknown !== 0 || b.unknown !== 0) return UNKNOWN;
         return scalar((op === '&' ? i64.and : op === '|' ? i64.or : i64.xor)(a.c, b.c));
       }
       case '&&': case '||': case '^^': {
         this.scalarOnly(a, b, `\`${op[0]}' operator`, pos);
-        if (a.unknown || b.unknown) return UNKNOWN;
+        if (a.unknown !== 0 || b.unknown !== 0) return UNKNOWN;
         const x = !i64.isZero(a.c), y = !i64.isZero(b.c);
         return scalar((op === '&&' ? x && y : op === '||' ? x || y : x !== y) ? 1 : 0);
       }
@@ -402,7 +402,7 @@ class Evaluator {
 
   /** Comparisons look at the difference of the operands, as nasm does. */
   private comparison(op: BinaryOp, d: Value, pos: number): Value {
-    if (d.unknown) return UNKNOWN;
+    if (d.unknown !== 0) return UNKNOWN;
     const reallySimple = d.bases === undefined && d.regs === undefined;
     if (op === '==' || op === '!=') {
       const equal = reallySimple && i64.isZero(d.c);

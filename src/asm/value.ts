@@ -2,7 +2,8 @@
  * The value of an expression, as nasm's evaluator keeps it: a scalar, plus multiples of
  * section bases (a label is "its section's base + offset", so `a - b` in one section is a
  * plain number and `a` alone is relocatable), plus multiples of registers (inside effective
- * addresses), or "unknown" when a symbol is not defined yet in this pass.
+ * addresses), plus a multiple of "unknown" for symbols not defined yet in this pass. As in
+ * nasm, unknowns cancel: `fw1 - fw2` is 0 in the first pass, not unknown.
  */
 import * as i64 from './int64';
 import type { I64 } from './int64';
@@ -18,8 +19,11 @@ export interface Value {
    * zero); adding two scalar terms marks an effective address as "summed" (see EaHint).
    */
   hasScalar: boolean;
-  /** A forward reference: the scalar and base parts are meaningless, registers are kept. */
-  unknown: boolean;
+  /**
+   * The multiple of nasm's UNKNOWN term: not 0 for a forward reference, whose scalar and base
+   * parts are then meaningless (registers are kept).
+   */
+  unknown: I64;
   bases?: BaseTerm[];
   regs?: RegTerm[];
 }
@@ -34,18 +38,18 @@ export interface EaHint {
   reg?: string;
 }
 
-export const UNKNOWN: Value = { c: 0, hasScalar: false, unknown: true };
+export const UNKNOWN: Value = { c: 0, hasScalar: false, unknown: 1 };
 
 export function scalar(c: I64, hasScalar = true): Value {
-  return { c, hasScalar, unknown: false };
+  return { c, hasScalar, unknown: 0 };
 }
 
 export function isSimple(v: Value): boolean {
-  return !v.unknown && v.bases === undefined && v.regs === undefined;
+  return v.unknown === 0 && v.bases === undefined && v.regs === undefined;
 }
 
 export function isJustUnknown(v: Value): boolean {
-  return v.unknown && v.regs === undefined;
+  return v.unknown !== 0 && v.regs === undefined;
 }
 
 /**
@@ -54,7 +58,7 @@ export function isJustUnknown(v: Value): boolean {
  * (`label * 2` counts as its scalar part).
  */
 export function isReloc(v: Value, currentBase: number): boolean {
-  if (v.regs !== undefined || v.unknown) return false;
+  if (v.regs !== undefined || v.unknown !== 0) return false;
   let plus = 0, minus = 0;
   for (const t of v.bases ?? []) {
     if (t.k === 1) plus++;
@@ -124,14 +128,19 @@ function mergeRegs(a: RegTerm[] | undefined, b: RegTerm[] | undefined, hint: EaH
 
 export function addValues(a: Value, b: Value, hint?: EaHint): Value {
   const regs = mergeRegs(a.regs, b.regs, hint);
-  if (a.unknown || b.unknown) return { c: 0, hasScalar: false, unknown: true, regs };
+  // nasm's add_vectors stops at the unknown term: what follows it (scalar, bases) is dropped.
+  if (a.unknown !== 0 || b.unknown !== 0) {
+    const unknown = i64.add(a.unknown, b.unknown);
+    if (a.unknown !== 0 && b.unknown !== 0 && unknown !== 0 && hint) hint.type = 'summed';
+    return { c: 0, hasScalar: false, unknown, regs };
+  }
   const c = i64.add(a.c, b.c);
   let hasScalar = a.hasScalar || b.hasScalar;
   if (a.hasScalar && b.hasScalar) {
     hasScalar = !i64.isZero(c);
     if (hasScalar && hint) hint.type = 'summed';
   }
-  return { c, hasScalar, unknown: false, bases: mergeBases(a.bases, b.bases, hint), regs };
+  return { c, hasScalar, unknown: 0, bases: mergeBases(a.bases, b.bases, hint), regs };
 }
 
 /** Multiplies every term; with `hint`, a register being multiplied stops being the preferred base. */
@@ -143,16 +152,16 @@ export function scaleValue(v: Value, k: I64, hint?: EaHint): Value {
   return {
     c: i64.mul(v.c, k),
     hasScalar: v.hasScalar,
-    unknown: v.unknown,
+    unknown: i64.mul(v.unknown, k),
     bases: bases?.length ? bases : undefined,
     regs: regs?.length ? regs : undefined,
   };
 }
 
 export function regValue(reg: string): Value {
-  return { c: 0, hasScalar: false, unknown: false, regs: [{ reg, k: 1 }] };
+  return { c: 0, hasScalar: false, unknown: 0, regs: [{ reg, k: 1 }] };
 }
 
 export function baseValue(id: number, offset: I64): Value {
-  return id < 0 ? scalar(offset) : { c: offset, hasScalar: true, unknown: false, bases: [{ id, k: 1 }] };
+  return id < 0 ? scalar(offset) : { c: offset, hasScalar: true, unknown: 0, bases: [{ id, k: 1 }] };
 }

@@ -24,6 +24,8 @@ export class Block {
   nextA: Block | undefined = undefined;
   nextB: Block | undefined = undefined;
   nextEpoch = -1;
+  /** VMX: whether no instruction here can cause a VM exit, so it may run compiled in non-root operation (vmx/exits.ts). */
+  vmxQuiet: boolean | undefined = undefined;
   /**
    * EIP of the first instruction: compiled code has the EIPs built in. The CPL is part of
    * the identity because a monitor's translation of the instructions may depend on it.

@@ -10,7 +10,7 @@ import { CpuFault } from './exceptions';
 import { deliverException, externalInterrupt } from './interrupts';
 import { CS, FLAG_IF } from './registers';
 import { nonRootEvent } from './vmx/events';
-import { instructionExits } from './vmx/exits';
+import { instructionExits, runsWithoutExits } from './vmx/exits';
 
 /**
  * Runs at most `budget` instructions. Returns early when the CPU halts (HLT: the caller
@@ -53,9 +53,10 @@ export function run(cpu: Cpu, budget: number): void {
       if (block.compiled === undefined && block.runs++ >= code.compileAfter && block.valid) {
         block.compiled = compileBlock(block);
       }
-      // Compiled blocks do not check for VM exits: in VMX non-root operation everything is interpreted.
+      // Compiled blocks do not check for VM exits: in VMX non-root operation only blocks in which
+      // nothing can exit run compiled (vmx/exits.ts).
       const nonRoot = cpu.vmxNonRoot;
-      if (block.compiled !== undefined && !nonRoot && insns.length <= end - cpu.icount - events) {
+      if (block.compiled !== undefined && (!nonRoot || runsWithoutExits(cpu, block)) && insns.length <= end - cpu.icount - events) {
         block.compiled(cpu);
         continue;
       }

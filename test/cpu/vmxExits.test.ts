@@ -76,6 +76,32 @@ describe('exits at instruction boundaries (SDM Vol. 3C, 25.2 and 26.7.5)', () =>
   });
 });
 
+describe('compiled code in non-root operation (a block runs compiled only if nothing in it can exit)', () => {
+  it('a hot loop of 1000 iterations, then CPUID: the exit comes at the CPUID with exactly 1 + 2 * 1000 instructions retired', () => {
+    const cpu = makeVmxCpu();
+    const start = cpu.icount;
+    guest('mov ecx, 1000\nl: dec ecx\njnz l\ncpuid', [], cpu);
+    expect(nextExit(cpu)).toMatchObject({ reason: 10, rip: GUEST_CODE + 8 });
+    expect(cpu.icount - start).toBe(1 + 2 * 1000);
+    expect(cpu.regs[1]).toBe(0);
+  });
+
+  it('a hot block holding an instruction that exits stays interpreted: RDTSC exits on every one of 20 iterations', () => {
+    const cpu = guest('mov ecx, 20\nl: rdtsc\ndec ecx\njnz l\ncpuid', [[VMCS.PRIMARY_PROC, PROC_DEFAULT1 | (1 << 12)]]);
+    let rdtscExits = 0;
+    for (let exit = nextExit(cpu); exit.reason === 16; exit = nextExit(cpu)) {
+      rdtscExits++;
+      skipAndResume(cpu, exit);
+    }
+    expect(rdtscExits).toBe(20);
+  });
+
+  it('interrupt-window exiting after STI inside a hot loop still exits right after the shadowed instruction', () => {
+    const cpu = guest('mov ecx, 500\nl: dec ecx\njnz l\nsti\ninc eax\ninc eax', [[VMCS.PRIMARY_PROC, PROC_DEFAULT1 | (1 << 2)]]);
+    expect(nextExit(cpu)).toMatchObject({ reason: 7, rip: GUEST_CODE + 10 });
+  });
+});
+
 describe('exceptions and the exception bitmap (SDM Vol. 3C, 25.2, 27.2.2-27.2.3)', () => {
   it('#GP(30H) from MOV DS with a selector past the GDT limit: exit 0, interruption information 0x80000B0D, error code 0x30', () => {
     const cpu = guest('mov ax, 0x33\nmov ds, ax', [[VMCS.EXCEPTION_BITMAP, 1 << 13]]);
@@ -390,6 +416,13 @@ describe('EPT (SDM Vol. 3C, 28.2-28.3; qualification: fact sheet section 3)', ()
   it('with EPT A/D flags a paging-structure access counts as a write: 0x83 (SDM Vol. 3C, 28.3.3.2)', () => {
     const exit = nextExit(eptGuest('nop', { 0x160: 0 }, true, [[VMCS.GUEST_CR0, 0x80000031], [VMCS.GUEST_CR3, 0x160000]]));
     expect(exit.qualification).toBe(0x83);
+  });
+
+  it('an EPT violation while delivering an injected #BR (its stack page unmapped): IDT-vectoring information 0x80000305', () => {
+    const cpu = eptGuest('nop', { [(GUEST_STACK_TOP - 4) >>> 12]: 0 }, false, [[VMCS.ENTRY_INTR_INFO, 0x80000305]]);
+    const exit = nextExit(cpu);
+    expect(exit).toMatchObject({ reason: 48, qualification: 0x182, vectoring: 0x80000305, rip: GUEST_CODE });
+    expect(exit.physical >>> 12).toBe((GUEST_STACK_TOP - 4) >>> 12);
   });
 
   it('EPT A/D flags: reading sets accessed (bit 8) on each entry used; writing a 2-MiB page sets its dirty flag (bit 9)', () => {

@@ -101,8 +101,6 @@ export function cr4Fixed1(cpu: Cpu): number { return cr4Writable(cpu.model); }
 
 /** CR3-target values (IA32_VMX_MISC bits 24:16). */
 export const CR3_TARGET_VALUES = 4;
-/** MSR-load and MSR-store lists hold at most 512 * (N + 1) entries, N = IA32_VMX_MISC bits 27:25 = 0. */
-export const MAX_MSR_LIST = 512;
 
 // ---- EPT capabilities (IA32_VMX_EPT_VPID_CAP) ------------------------------------------------------
 const EPT_CAP_WALK_4 = 1 << 6;

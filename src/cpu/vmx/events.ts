@@ -4,8 +4,9 @@
  * exception bitmap with the #PF error-code mask and match), double and triple faults, and the
  * IDT-vectoring information of an exit that interrupts an event's delivery.
  *
- * The run loop calls `nonRootEvent` at each instruction boundary; interrupts.ts calls the
- * delivery hooks.
+ * The run loop calls `nonRootEvent` before each code block (in non-root operation a block also
+ * ends where an interrupt shadow ends, so no boundary where an event is due is skipped);
+ * interrupts.ts calls the delivery hooks.
  */
 import type { Cpu } from '../cpu';
 import { CpuFault, DF, PF } from '../exceptions';
@@ -14,12 +15,7 @@ import { FLAG_IF } from '../registers';
 import { EXIT_ACK_INTERRUPT_ON_EXIT, PIN_EXTERNAL_INTERRUPT_EXITING, PROC_INTERRUPT_WINDOW_EXITING } from './capabilities';
 import { EXIT_REASON } from './exitReasons';
 import { VM_EXIT_VECTOR } from './state';
-import {
-  INTR_ERROR_CODE_VALID, INTR_TYPE_EXTERNAL, INTR_TYPE_HARDWARE_EXCEPTION, INTR_VALID, intrType, vmExit,
-} from './vmExit';
-
-const TYPE_EXTERNAL = 0, TYPE_HARDWARE_EXCEPTION = 3, TYPE_SOFTWARE_INTERRUPT = 4;
-const TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5, TYPE_SOFTWARE_EXCEPTION = 6;
+import { INTR_ERROR_CODE_VALID, interruptionInfo, InterruptionType, intrType, vmExit } from './vmExit';
 
 /**
  * What happens at an instruction boundary before the next guest instruction, in priority
@@ -42,7 +38,7 @@ export function nonRootEvent(cpu: Cpu): boolean {
     // With "acknowledge interrupt on exit" the vector goes in the exit interruption information;
     // without it the interrupt stays pending at the controller for the host to take.
     if ((x.exitControls & EXIT_ACK_INTERRUPT_ON_EXIT) !== 0) {
-      info.intrInfo = INTR_VALID | INTR_TYPE_EXTERNAL | cpu.bus.intrAcknowledge();
+      info.intrInfo = interruptionInfo(InterruptionType.External, cpu.bus.intrAcknowledge());
     }
     vmExit(cpu, info);
     return true;
@@ -60,14 +56,14 @@ function inject(cpu: Cpu): void {
   const info = x.injectInfo;
   x.injectInfo = 0;
   const vector = info & 0xff, type = intrType(info);
-  const kind = type === TYPE_SOFTWARE_INTERRUPT || type === TYPE_SOFTWARE_EXCEPTION ? EventKind.Software
-    : type === TYPE_HARDWARE_EXCEPTION || type === TYPE_PRIVILEGED_SOFTWARE_EXCEPTION ? EventKind.Exception
+  const kind = type === InterruptionType.SoftwareInterrupt || type === InterruptionType.SoftwareException ? EventKind.Software
+    : type === InterruptionType.HardwareException || type === InterruptionType.PrivilegedSoftwareException ? EventKind.Exception
     : EventKind.External;
   cpu.eipStart = cpu.eip;
-  const returnEip = type >= TYPE_SOFTWARE_INTERRUPT ? (cpu.eip + x.injectLength) | 0 : cpu.eip;
+  const returnEip = type >= InterruptionType.SoftwareInterrupt ? (cpu.eip + x.injectLength) | 0 : cpu.eip;
   x.injecting = type;
   // A fault while delivering an injected exception follows the double-fault rule.
-  cpu.delivering = type === TYPE_HARDWARE_EXCEPTION ? vector : -1;
+  cpu.delivering = type === InterruptionType.HardwareException ? vector : -1;
   try {
     deliver(cpu, vector, kind, x.injectError, (info & INTR_ERROR_CODE_VALID) !== 0, returnEip);
   } catch (e) {
@@ -99,7 +95,7 @@ export function exceptionExit(cpu: Cpu): boolean {
   }
   if (!bitmapExits(cpu, f.vector, f.errorCode)) return false;
   const info = x.exit.reset(EXIT_REASON.EXCEPTION_NMI);
-  info.intrInfo = INTR_VALID | INTR_TYPE_HARDWARE_EXCEPTION | f.vector | (f.hasErrorCode ? INTR_ERROR_CODE_VALID : 0);
+  info.intrInfo = interruptionInfo(InterruptionType.HardwareException, f.vector, f.hasErrorCode);
   info.intrError = f.errorCode;
   if (f.vector === PF) {
     // The qualification is the faulting address; CR2 keeps its value (SDM Vol. 3C, 27.1).
@@ -120,7 +116,7 @@ export function doubleFaultExit(cpu: Cpu): boolean {
   x.vectoringInfo = 0;
   x.vectoringLength = 0;
   const info = x.exit.reset(EXIT_REASON.EXCEPTION_NMI);
-  info.intrInfo = INTR_VALID | INTR_TYPE_HARDWARE_EXCEPTION | INTR_ERROR_CODE_VALID | DF;
+  info.intrInfo = interruptionInfo(InterruptionType.HardwareException, DF, true);
   info.intrError = 0;
   vmExit(cpu, info);
   return true;
@@ -141,33 +137,33 @@ export function tripleFaultExit(cpu: Cpu): void {
  */
 export function deliveryStarts(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean): boolean {
   const x = cpu.vmx;
-  let type: number;
+  let type: InterruptionType;
   let length = 0;
   const injected = x.injecting >= 0;
   if (injected) {
-    type = x.injecting;
+    type = x.injecting as InterruptionType;
     x.injecting = -1;
-    if (type >= TYPE_SOFTWARE_INTERRUPT) length = x.injectLength;
+    if (type >= InterruptionType.SoftwareInterrupt) length = x.injectLength;
   } else if (kind === EventKind.External) {
-    type = TYPE_EXTERNAL;
+    type = InterruptionType.External;
   } else if (kind === EventKind.Software) {
     const op = x.insn?.op;
-    type = op === 0xcc || op === 0xce ? TYPE_SOFTWARE_EXCEPTION : TYPE_SOFTWARE_INTERRUPT;
+    type = op === 0xcc || op === 0xce ? InterruptionType.SoftwareException : InterruptionType.SoftwareInterrupt;
     length = x.insn?.len ?? 0;
   } else {
     // Exceptions come through deliverException, which marks them as being delivered; INT1
     // calls deliver directly.
-    type = cpu.delivering >= 0 ? TYPE_HARDWARE_EXCEPTION : TYPE_PRIVILEGED_SOFTWARE_EXCEPTION;
-    if (type === TYPE_PRIVILEGED_SOFTWARE_EXCEPTION) length = x.insn?.len ?? 0;
+    type = cpu.delivering >= 0 ? InterruptionType.HardwareException : InterruptionType.PrivilegedSoftwareException;
+    if (type === InterruptionType.PrivilegedSoftwareException) length = x.insn?.len ?? 0;
   }
-  if (!injected && (type === TYPE_SOFTWARE_EXCEPTION || type === TYPE_PRIVILEGED_SOFTWARE_EXCEPTION) &&
+  if (!injected && (type === InterruptionType.SoftwareException || type === InterruptionType.PrivilegedSoftwareException) &&
       ((x.exceptionBitmap >>> vector) & 1) !== 0) {
     const info = x.exit.reset(EXIT_REASON.EXCEPTION_NMI).instruction(length);
-    info.intrInfo = INTR_VALID | (type << 8) | vector;
+    info.intrInfo = interruptionInfo(type, vector);
     vmExit(cpu, info);
     return true;
   }
-  x.vectoringInfo = INTR_VALID | (type << 8) | vector | (hasErrorCode ? INTR_ERROR_CODE_VALID : 0);
+  x.vectoringInfo = interruptionInfo(type, vector, hasErrorCode);
   x.vectoringError = errorCode;
   x.vectoringLength = length;
   return false;

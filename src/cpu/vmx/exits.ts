@@ -6,10 +6,12 @@
  * sheet, section 3). The run loop asks `instructionExits` before each instruction while in
  * non-root operation; an instruction that exits does not execute.
  *
- * Instructions that exit never change behaviour when they do not, with two exceptions kept in
- * crAccess.ts: CR0/CR4 reads see the read shadows, and CR0/CR4 writes keep host-owned bits.
+ * An instruction that does not exit behaves as outside VMX, except for CR0/CR4 reads and writes
+ * under the guest/host masks (crAccess.ts) and RDTSC under TSC offsetting (the offset is added
+ * to the CPU's at VM entry).
  */
 import type { AccessSize } from '../bus';
+import type { Block } from '../codeCache';
 import type { Cpu } from '../cpu';
 import { CPUID_EDX_MSR, CPUID_EDX_TSC } from '../cpuid';
 import { GP, UD } from '../exceptions';
@@ -372,4 +374,17 @@ export function instructionExits(cpu: Cpu, i: Insn): boolean {
     return true;
   }
   return false;
+}
+
+/** INT n, INT3, INTO and INT1: the exception bitmap and IDT-vectoring information need to know which one ran. */
+const SOFTWARE_INTERRUPTS = new Set([0xcc, 0xcd, 0xce, 0xf1]);
+
+/**
+ * Whether `block` may run as compiled code in non-root operation, where nothing checks for VM
+ * exits: none of its instructions is in the table above (or a software interrupt), and no
+ * interrupt shadow ends inside it (the run loop must stop there for interrupt-window exits).
+ */
+export function runsWithoutExits(cpu: Cpu, block: Block): boolean {
+  if (cpu.icount <= cpu.inhibitUntil) return false;
+  return block.vmxQuiet ??= block.insns.every((i) => i.def !== undefined && BY_OP[i.op] === undefined && !SOFTWARE_INTERRUPTS.has(i.op));
 }

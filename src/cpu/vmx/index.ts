@@ -47,9 +47,8 @@ export { VMCS, VMCS_FIELDS, fieldName, findField, type VmcsField, type VmcsField
 export { EXIT_REASON, EXIT_REASON_ENTRY_FAILURE, VM_ERROR, exitReasonName, vmInstructionErrorText } from './exitReasons';
 export * from './capabilities';
 export {
-  ACTIVITY_ACTIVE, ACTIVITY_HLT, BLOCKING_BY_MOV_SS, BLOCKING_BY_STI, INTR_ERROR_CODE_VALID, INTR_TYPE_EXTERNAL,
-  INTR_TYPE_HARDWARE_EXCEPTION, INTR_TYPE_NMI, INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION, INTR_TYPE_SOFTWARE_EXCEPTION,
-  INTR_TYPE_SOFTWARE_INTERRUPT, INTR_VALID, intrType,
+  ACTIVITY_ACTIVE, ACTIVITY_HLT, BLOCKING_BY_MOV_SS, BLOCKING_BY_STI, INTR_ERROR_CODE_VALID, INTR_VALID,
+  InterruptionType, interruptionInfo, intrType,
 } from './vmExit';
 export { EPT_QUAL_LINEAR_VALID, EPT_QUAL_TRANSLATED, EPT_R, EPT_W, EPT_X } from './ept';
 export { INSTRUCTION_EXITS, type InstructionExit } from './exits';
@@ -91,8 +90,9 @@ export function enableVmx(cpu: Cpu): void {
 /** VMXON with the region at physical address `region`: VMX_SUCCEED or VMfail status. */
 export function vmxOn(cpu: Cpu, region: number): number {
   requireRoot(cpu, 'VMXON');
-  if ((cpu.cr4 & CR4_VMXE) === 0 || (cpu.cr0 & CR0_FIXED0) !== CR0_FIXED0) {
-    throw new Error('VMXON: CR4.VMXE and CR0.PE/NE/PG must be set first (enableVmx)');
+  const enabled = FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+  if ((cpu.cr4 & CR4_VMXE) === 0 || (cpu.cr0 & CR0_FIXED0) !== CR0_FIXED0 || (cpu.msrBank.featureControl & enabled) !== enabled) {
+    throw new Error('VMXON: IA32_FEATURE_CONTROL, CR4.VMXE and CR0.PE/NE/PG must be set up first (enableVmx)');
   }
   return ops.vmxon(cpu, region, 0);
 }

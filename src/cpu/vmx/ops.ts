@@ -14,11 +14,11 @@ import { setFlagBits } from '../flags';
 import type { Insn } from '../insn';
 import { defineGroup, defineGroupMod3, defineOp } from '../opcodeTable';
 import { ea } from '../operands';
+import { FEATURE_CONTROL_LOCK, FEATURE_CONTROL_VMX_OUTSIDE_SMX } from '../msrs';
 import { rejectLock } from '../ops/lock';
 import { CR4_VMXE, FLAG_CF, FLAG_VM, FLAG_ZF, FLAGS_ARITH } from '../registers';
 import { CR0_FIXED0, CR4_FIXED0, cr4Fixed1 } from './capabilities';
 import { VMX_ENTRY_FAILED, vmEntry } from './entry';
-import { FEATURE_CONTROL_LOCK, FEATURE_CONTROL_VMX_OUTSIDE_SMX } from '../msrs';
 import {
   vmcallInRoot, vmclear, vmptrld, vmread, vmreadResult, vmwrite, vmxoff, vmxon, VMX_FAIL_INVALID, VMX_SUCCEED,
 } from './operations';
@@ -140,8 +140,9 @@ export function register(): void {
   defineGroupMod3(0x101, 0, 2, { name: 'vmlaunch', endsBlock: true, exec: entryOp(true) });
   defineGroupMod3(0x101, 0, 3, { name: 'vmresume', endsBlock: true, exec: entryOp(false) });
   defineGroupMod3(0x101, 0, 4, { name: 'vmxoff', exec: vmxoffOp });
-  defineOp(0x178, { name: 'vmread', modrm: true, exec: vmreadOp });
-  defineOp(0x179, { name: 'vmwrite', modrm: true, exec: vmwriteOp });
-  defineGroup(0x1c7, 6, { name: 'vmptrld', memOnly: true, exec: c7Group6 });
-  defineGroup(0x1c7, 7, { name: 'vmptrst', memOnly: true, exec: vmptrstOp });
+  // The operand size is 32 whatever CS.D and 66 say, hence 'd' rather than 'v'.
+  defineOp(0x178, { name: 'vmread', operands: 'Ed,Gd', modrm: true, exec: vmreadOp });
+  defineOp(0x179, { name: 'vmwrite', operands: 'Gd,Ed', modrm: true, exec: vmwriteOp });
+  defineGroup(0x1c7, 6, { name: 'vmptrld', operands: 'Mq', memOnly: true, exec: c7Group6 });
+  defineGroup(0x1c7, 7, { name: 'vmptrst', operands: 'Mq', memOnly: true, exec: vmptrstOp });
 }

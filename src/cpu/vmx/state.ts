@@ -104,7 +104,10 @@ export class VmxState {
   /** CR2 before the page walk that raised #PF: a #PF that becomes a VM exit leaves CR2 alone. */
   cr2BeforeFault = 0;
 
-  /** A VM exit decided inside an instruction (EPT), performed when the run loop unwinds to it. */
+  /**
+   * The VM exit being made (one record, reused). An exit decided inside an instruction (EPT)
+   * waits here while the instruction unwinds to the run loop, which then performs it.
+   */
   readonly exit = new ExitInfo();
   /** Why the last VM entry failed, in words (for the VMM and the debugger). */
   entryFailure = '';

@@ -17,16 +17,18 @@ import type { ExitInfo } from './state';
 import { vmcsRead as rd, vmcsWrite as wr, writeAbortIndicator } from './vmcs';
 import { VMCS } from './vmcsFields';
 
-/** Interruption-information bits (fact sheet, "Formats"). */
+/** Interruption information (entry, exit, IDT-vectoring; fact sheet, "Formats"): vector 7:0, type 10:8, bits 11 and 31. */
 export const INTR_VALID = 0x8000_0000 | 0;
 export const INTR_ERROR_CODE_VALID = 1 << 11;
-export const INTR_TYPE_EXTERNAL = 0 << 8;
-export const INTR_TYPE_NMI = 2 << 8;
-export const INTR_TYPE_HARDWARE_EXCEPTION = 3 << 8;
-export const INTR_TYPE_SOFTWARE_INTERRUPT = 4 << 8;
-export const INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5 << 8;
-export const INTR_TYPE_SOFTWARE_EXCEPTION = 6 << 8;
+export const enum InterruptionType {
+  External = 0, Nmi = 2, HardwareException = 3, SoftwareInterrupt = 4, PrivilegedSoftwareException = 5,
+  SoftwareException = 6,
+}
 export function intrType(info: number): number { return (info >> 8) & 7; }
+/** Valid interruption information for an event of `type` and `vector`. */
+export function interruptionInfo(type: InterruptionType, vector: number, errorCode = false): number {
+  return INTR_VALID | (type << 8) | vector | (errorCode ? INTR_ERROR_CODE_VALID : 0);
+}
 
 /** Interruptibility state bits and activity states. */
 export const BLOCKING_BY_STI = 1 << 0;
@@ -129,7 +131,7 @@ function saveGuestState(cpu: Cpu): void {
 }
 
 /** Blocking by STI or MOV SS at the current instruction boundary. */
-export function interruptibility(cpu: Cpu): number {
+function interruptibility(cpu: Cpu): number {
   if (cpu.icount > cpu.inhibitUntil) return 0;
   return cpu.icount <= cpu.movSsShadowUntil ? BLOCKING_BY_MOV_SS : BLOCKING_BY_STI;
 }

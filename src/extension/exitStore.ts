@@ -1,0 +1,87 @@
+/**
+ * What the VM Exits and Virtualization Holes views show for one debug session: the newest
+ * exit records in a bounded ring (so a guest with millions of exits costs constant memory),
+ * the adapter's exact counters per reason, the holes, and the user's reason filter.
+ */
+import type { ExitRecordBody, ExitsEventBody, HoleBody, HolesEventBody, ReasonTotalBody } from './protocol';
+
+export class ExitStore {
+  /** Records ever made, as the adapter counts them (the ring keeps the newest `capacity`). */
+  total = 0;
+  private readonly ring: ExitRecordBody[] = [];
+  /** Index in `ring` of the oldest record once the ring is full. */
+  private oldest = 0;
+  private totals: ReasonTotalBody[] = [];
+  private holeList: HoleBody[] = [];
+  /** Reasons shown; undefined shows all. */
+  private shown: ReadonlySet<string> | undefined;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`exit store capacity must be a whole number of records, 1 or more, not ${capacity}`);
+  }
+
+  addExits(event: ExitsEventBody): void {
+    for (const r of event.records) {
+      if (this.ring.length < this.capacity) {
+        this.ring.push(r);
+      } else {
+        this.ring[this.oldest] = r;
+        this.oldest = (this.oldest + 1) % this.capacity;
+      }
+    }
+    this.total = event.total;
+    this.totals = event.totals;
+  }
+
+  setHoles(event: HolesEventBody): void {
+    this.holeList = event.holes;
+  }
+
+  /** The kept records, newest first, those of filtered-out reasons left out. */
+  newestFirst(): ExitRecordBody[] {
+    const out: ExitRecordBody[] = [];
+    for (let k = this.ring.length - 1; k >= 0; k--) {
+      const r = this.ring[(this.oldest + k) % this.ring.length];
+      if (this.shown === undefined || this.shown.has(r.reason)) out.push(r);
+    }
+    return out;
+  }
+
+  /** Counters per reason, the most frequent first (as `perf kvm stat` sorts them). */
+  reasonTotals(): ReasonTotalBody[] {
+    return [...this.totals].sort((a, b) => b.count - a.count || b.cycles - a.cycles || a.reason.localeCompare(b.reason));
+  }
+
+  /** Holes, the most frequent first. */
+  holes(): HoleBody[] {
+    return [...this.holeList].sort((a, b) => b.count - a.count || a.eip - b.eip);
+  }
+
+  get filter(): ReadonlySet<string> | undefined {
+    return this.shown;
+  }
+
+  set filter(reasons: ReadonlySet<string> | undefined) {
+    this.shown = reasons;
+  }
+}
+
+const thousands = new Intl.NumberFormat('en-US');
+
+export function formatCount(n: number): string {
+  return thousands.format(n);
+}
+
+export function hex8(v: number): string {
+  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+}
+
+/** "CPUID (10)", or the bare name of a software event. */
+export function reasonLabel(reason: string, reasonNumber: number | null): string {
+  return reasonNumber === null ? reason : `${reason} (${reasonNumber})`;
+}
+
+/** The share of `part` in `whole` as a percentage with one decimal. */
+export function percent(part: number, whole: number): string {
+  return whole === 0 ? '0.0%' : `${((100 * part) / whole).toFixed(1)}%`;
+}

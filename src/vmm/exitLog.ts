@@ -1,0 +1,137 @@
+/**
+ * The exit log: every event a VMM handles, as DESIGN.md's record
+ * `{seq, icount, cycles, vcpu, mode, kind, reason, eip, cpl, qualification, cost}`.
+ *
+ * Memory bound: the most recent RING_CAPACITY (4096) records are kept in typed arrays, ten
+ * numbers each (about 80 bytes, so 320 KiB in all); a record's qualification is kept as up
+ * to four numbers and turned into words only when the record is read, so recording
+ * allocates nothing. The counters per reason (count and cycles, exact as float64 integers
+ * up to 2^53) never drop anything, whatever the length of the run; there is one counter
+ * per reason, and the reasons are a fixed set of names.
+ */
+
+export const RING_CAPACITY = 4096;
+
+/** Turns a record's numbers into its qualification in words. */
+export type Qualifier = (a: number, b: number, c: number, d: number) => string;
+
+/** The broad class of an event; reasons are finer. */
+export type EventClass =
+  | 'privileged instruction' | 'page fault' | 'exception' | 'interrupt' | 'hypercall' | 'vm exit' | 'translation';
+
+export interface Reason {
+  id: number;
+  name: string;
+  kind: EventClass;
+  /** The SDM exit-reason number in `hw` mode, the hypercall number for hypercalls, else null. */
+  number: number | null;
+  qualify: Qualifier;
+  count: number;
+  cycles: number;
+}
+
+export interface ExitRecord {
+  seq: number;
+  icount: number;
+  cycles: number;
+  vcpu: number;
+  mode: string;
+  kind: EventClass;
+  reason: string;
+  eip: number;
+  cpl: number;
+  qualification: string;
+  cost: number;
+}
+
+export class ExitLog {
+  private readonly reasons: Reason[] = [];
+  private readonly byName = new Map<string, Reason>();
+  private readonly capacity: number;
+  private readonly seqs: Float64Array;
+  private readonly icounts: Float64Array;
+  private readonly cyclesAt: Float64Array;
+  private readonly costs: Float64Array;
+  private readonly args: Float64Array;
+  private readonly reasonIds: Int32Array;
+  private readonly eips: Int32Array;
+  private readonly cpls: Uint8Array;
+  /** Records ever made; the ring holds the last min(total, capacity). */
+  total = 0;
+
+  constructor(readonly mode: string, capacity = RING_CAPACITY) {
+    this.capacity = capacity;
+    this.seqs = new Float64Array(capacity);
+    this.icounts = new Float64Array(capacity);
+    this.cyclesAt = new Float64Array(capacity);
+    this.costs = new Float64Array(capacity);
+    this.args = new Float64Array(capacity * 4);
+    this.reasonIds = new Int32Array(capacity);
+    this.eips = new Int32Array(capacity);
+    this.cpls = new Uint8Array(capacity);
+  }
+
+  /** The reason called `name`, made on first use. */
+  reason(name: string, kind: EventClass, qualify: Qualifier, number: number | null = null): Reason {
+    let r = this.byName.get(name);
+    if (r === undefined) {
+      r = { id: this.reasons.length, name, kind, number, qualify, count: 0, cycles: 0 };
+      this.reasons.push(r);
+      this.byName.set(name, r);
+    }
+    return r;
+  }
+
+  /**
+   * Records one event: `cycles` is the emulated cycle count when it happened, `cost` what
+   * handling it cost; `a`-`d` are the numbers its reason's qualifier reads.
+   */
+  record(reason: Reason, icount: number, cycles: number, eip: number, cpl: number, cost: number,
+    a = 0, b = 0, c = 0, d = 0): void {
+    reason.count++;
+    reason.cycles += cost;
+    const k = this.total % this.capacity;
+    this.seqs[k] = this.total;
+    this.icounts[k] = icount;
+    this.cyclesAt[k] = cycles;
+    this.costs[k] = cost;
+    this.reasonIds[k] = reason.id;
+    this.eips[k] = eip;
+    this.cpls[k] = cpl;
+    const q = k * 4;
+    this.args[q] = a; this.args[q + 1] = b; this.args[q + 2] = c; this.args[q + 3] = d;
+    this.total++;
+  }
+
+  /** The records still in the ring, oldest first. */
+  records(): ExitRecord[] {
+    const n = Math.min(this.total, this.capacity);
+    const out: ExitRecord[] = [];
+    for (let j = this.total - n; j < this.total; j++) {
+      const k = j % this.capacity;
+      const r = this.reasons[this.reasonIds[k]];
+      const q = k * 4;
+      out.push({
+        seq: this.seqs[k], icount: this.icounts[k], cycles: this.cyclesAt[k], vcpu: 0, mode: this.mode,
+        kind: r.kind, reason: r.name, eip: this.eips[k] >>> 0, cpl: this.cpls[k],
+        qualification: r.qualify(this.args[q], this.args[q + 1], this.args[q + 2], this.args[q + 3]),
+        cost: this.costs[k],
+      });
+    }
+    return out;
+  }
+
+  /** Every reason that happened, most cycles first (ties by name). */
+  counters(): readonly Reason[] {
+    return this.reasons.filter((r) => r.count > 0).sort((x, y) => y.cycles - x.cycles || x.name.localeCompare(y.name));
+  }
+
+  /** Events handled and the cycles they cost, over the whole run. */
+  get eventCount(): number { return this.total; }
+  get eventCycles(): number { return this.reasons.reduce((sum, r) => sum + r.cycles, 0); }
+}
+
+/** `0x` and 8 hexadecimal digits. */
+export function hex8(v: number): string { return `0x${(v >>> 0).toString(16).padStart(8, '0')}`; }
+/** `0x` and as many hexadecimal digits as needed. */
+export function hex(v: number): string { return `0x${(v >>> 0).toString(16)}`; }

@@ -1,0 +1,105 @@
+/**
+ * Ring compression of the guest's segments: the guest's GDT, copied at each LGDT into the
+ * VMM's GDT with every DPL-0 code and data descriptor made DPL 1 (so the ring-1 kernel may
+ * use it) and every limit cut short below the VMM's region at the top of the linear address
+ * space. The guest's own copy stays as the guest wrote it; the VMM reads descriptors from the
+ * copy taken at LGDT, as the processor reads the shadow.
+ */
+import type { Cpu } from '../../cpu/cpu';
+import { GP } from '../../cpu/exceptions';
+import { descAR, descBase, descLimit } from '../../cpu/segmentation';
+import { GuestFault, VmmStop, type GuestMemory } from '../guestMemory';
+import { FIRST_VMM_ENTRY, writeGdtEntry } from '../systemTables';
+import { GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
+
+const DESC_S = 1 << 12;
+const DESC_P = 1 << 15;
+const DESC_G = 1 << 23;
+const DPL_MASK = 3 << 13;
+
+/** A descriptor as two dwords. */
+export interface Descriptor { lo: number; hi: number }
+
+/**
+ * The descriptor the processor gets for guest descriptor `d`: DPL 0 becomes DPL 1 for code
+ * and data; an expand-up segment reaching into the VMM region ends below it (one lying
+ * wholly inside it is made not present). System descriptors and expand-down segments are
+ * copied as they are.
+ */
+export function compress(d: Descriptor, out: Descriptor): Descriptor {
+  let lo = d.lo, hi = d.hi;
+  if ((hi & DESC_S) !== 0) {
+    if ((hi & DPL_MASK) === 0) hi |= 1 << 13;
+    const type = (hi >> 8) & 0xf;
+    const expandDown = (type & 0x8) === 0 && (type & 0x4) !== 0;
+    const base = descBase(lo, hi) >>> 0;
+    if (!expandDown && base + descLimit(lo, hi) > GUEST_LINEAR_LIMIT) {
+      if (base >= VMM_LINEAR_BASE) {
+        hi &= ~DESC_P;
+      } else {
+        const bytes = GUEST_LINEAR_LIMIT - base;
+        const raw = (hi & DESC_G) !== 0 ? Math.floor((bytes + 1) / 4096) - 1 : bytes;
+        lo = (lo & ~0xffff) | (raw & 0xffff);
+        hi = (hi & ~0xf_0000) | (raw & 0xf_0000);
+      }
+    }
+  }
+  out.lo = lo | 0; out.hi = hi | 0;
+  return out;
+}
+
+/** Loads segment register `seg` with selector `sel` and the compressed form of `d`. */
+export function loadCompressed(cpu: Cpu, seg: number, sel: number, d: Descriptor): void {
+  const c = compress(d, scratch);
+  cpu.setSegmentCache(seg, sel, descBase(c.lo, c.hi), descLimit(c.lo, c.hi), descAR(c.hi));
+}
+
+const scratch: Descriptor = { lo: 0, hi: 0 };
+
+export class ShadowGdt {
+  /** The guest's descriptors as of its last LGDT. */
+  private guest = new Int32Array(0);
+
+  constructor(private readonly mem: VmmMemory) {}
+
+  /** LGDT: copies the guest's table and rebuilds the shadow from it. */
+  load(guestMem: GuestMemory, base: number, limit: number): void {
+    const entries = Math.floor((limit + 1) / 8);
+    if (entries > FIRST_VMM_ENTRY) {
+      throw new VmmStop(`the guest's GDT (limit 0x${limit.toString(16)}) reaches the last three entries, which the VMM keeps for itself`);
+    }
+    const copy = new Int32Array(entries * 2);
+    for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
+    const old = this.guest.length / 2;
+    this.guest = copy;
+    const d: Descriptor = { lo: 0, hi: 0 };
+    for (let i = 0; i < Math.max(entries, old); i++) {
+      if (i < entries) {
+        const c = compress({ lo: copy[2 * i], hi: copy[2 * i + 1] }, d);
+        writeGdtEntry(this.mem, i, c.lo, c.hi);
+      } else {
+        writeGdtEntry(this.mem, i, 0, 0);
+      }
+    }
+  }
+
+  /** The guest's descriptor for `sel` (GDT only), or undefined beyond the table's end. */
+  guestDescriptor(sel: number, out: Descriptor): Descriptor | undefined {
+    if ((sel & 4) !== 0) return undefined;
+    const i = sel >> 3;
+    if (2 * i + 1 >= this.guest.length) return undefined;
+    out.lo = this.guest[2 * i]; out.hi = this.guest[2 * i + 1];
+    return out;
+  }
+
+  /** Changes the high dword of a guest descriptor (LTR's busy bit), in the copy and the shadow. */
+  setGuestHigh(sel: number, hi: number): void {
+    const i = sel >> 3;
+    this.guest[2 * i + 1] = hi;
+    const c = compress({ lo: this.guest[2 * i], hi }, scratch);
+    writeGdtEntry(this.mem, i, c.lo, c.hi);
+  }
+}
+
+/** #GP(selector) for a selector the checks refuse. */
+export function selectorFault(sel: number): GuestFault { return new GuestFault(GP, sel & 0xfffc, true); }

@@ -1,0 +1,163 @@
+/**
+ * A virtual machine monitor over the emulated PC: it owns the Machine (and, in the software
+ * modes, ring 0 of its CPU), runs one guest in one of DESIGN.md's modes, logs every event it
+ * handles and charges emulated cycles for it.
+ *
+ * Every mode gets the same machine: the guest's RAM is what `memoryMiB` says and the VMM's
+ * own tables live in RAM above it that the guest is never told of, so a kernel printing its
+ * Multiboot memory map prints the same thing in every mode.
+ */
+import type { Cpu } from '../cpu/cpu';
+import { StopReason } from '../cpu/cpu';
+import type { Monitor } from '../cpu/monitor';
+import { EXIT_VMM_STOP, Machine, type RunResult } from '../machine/machine';
+import { Accounting } from './accounting';
+import { DEFAULT_COST_PRESET, findCostPreset, COST_PRESETS, type CostPreset } from './costModel';
+import { ExitLog, hex8, type Reason } from './exitLog';
+import { VmmStop } from './guestMemory';
+import { HoleLog } from './holeLog';
+import { NativeMonitor } from './native';
+import { PvMonitor } from './pv/pvMonitor';
+import { TrapMonitor } from './trap/trapMonitor';
+import { VMM_RESERVED_MIB, VmmMemory } from './vmmMemory';
+
+export const MODE_NAMES = ['native', 'trap', 'bt', 'pv', 'hw'] as const;
+export type ModeName = (typeof MODE_NAMES)[number];
+
+/** A mode the VMM cannot run (yet), or a cost preset it does not know. */
+export class VmmConfigError extends Error {
+  override readonly name = 'VmmConfigError';
+}
+
+/** What a mode plugs into the CPU, and how it prepares the guest the loader left. */
+export interface ModeMonitor extends Monitor {
+  /** Called after each load: deprivilege the guest, build the VMM's tables. */
+  start(): void;
+}
+
+export interface VmmOptions {
+  /** Guest RAM in MiB (default 64). */
+  memoryMiB?: number;
+  /** Cost preset name (costModel.ts); default DEFAULT_COST_PRESET. */
+  costModel?: string;
+  /**
+   * Count cycles in native mode, where this puts a monitor on the CPU that only charges the
+   * instruction-cost table (default true). Without it native runs exactly as a bare Machine.
+   */
+  accounting?: boolean;
+}
+
+export interface VmmRunResult extends RunResult {
+  mode: ModeName;
+  cycles: number;
+  /** Events the VMM handled. */
+  events: number;
+}
+
+/** The modes that exist so far; `bt` and `hw` are described in DESIGN.md and come later. */
+function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean): ModeMonitor | undefined {
+  switch (mode) {
+    case 'native': return accounting ? new NativeMonitor(vmm) : undefined;
+    case 'trap': return new TrapMonitor(vmm);
+    case 'pv': return new PvMonitor(vmm);
+    default: throw new VmmConfigError(`mode ${mode} is not available yet (the modes that run are native, trap and pv)`);
+  }
+}
+
+export class Vmm {
+  readonly machine: Machine;
+  readonly cpu: Cpu;
+  readonly log: ExitLog;
+  readonly holes = new HoleLog();
+  readonly accounting: Accounting;
+  readonly costs: CostPreset;
+  /** The VMM's own RAM, in the modes that deprivilege the guest. */
+  readonly memory: VmmMemory | undefined;
+  private readonly monitor: ModeMonitor | undefined;
+  private stopMessage: string | undefined = undefined;
+
+  constructor(readonly mode: ModeName, opts: VmmOptions = {}) {
+    const preset = findCostPreset(opts.costModel ?? DEFAULT_COST_PRESET);
+    if (preset === undefined) {
+      throw new VmmConfigError(`unknown cost model '${opts.costModel}' (the presets are ${COST_PRESETS.map((p) => p.name).join(', ')})`);
+    }
+    this.costs = preset;
+    const deprivileged = mode !== 'native';
+    this.machine = new Machine({ memoryMiB: opts.memoryMiB, hostReservedMiB: deprivileged ? VMM_RESERVED_MIB : 0 });
+    this.cpu = this.machine.cpu;
+    this.log = new ExitLog(mode);
+    this.accounting = new Accounting(this.cpu);
+    this.memory = deprivileged ? new VmmMemory(this.machine) : undefined;
+    this.monitor = monitorFor(mode, this, opts.accounting ?? true);
+  }
+
+  /** Loads a Multiboot image as the loader would, then lets the mode take the guest over. */
+  load(image: Uint8Array, opts: { cmdline?: string; fileName?: string } = {}): void {
+    this.machine.load(image, opts);
+    const m = this.monitor;
+    if (m === undefined) return;
+    this.cpu.monitor = {
+      intercept: (cpu, vector, kind, errorCode, hasErrorCode) => {
+        try {
+          return m.intercept(cpu, vector, kind, errorCode, hasErrorCode);
+        } catch (e) {
+          if (!(e instanceof VmmStop)) throw e;
+          this.stop(e.message);
+          return true;
+        }
+      },
+      translate: m.translate?.bind(m),
+    };
+    this.stopMessage = undefined;
+    try {
+      m.start();
+    } catch (e) {
+      if (!(e instanceof VmmStop)) throw e;
+      this.stop(e.message);
+    }
+    this.cpu.code.invalidateAll();
+  }
+
+  /** Runs until the guest ends, the VMM stops it or the budget runs out. */
+  run(opts: { maxInstructions?: number } = {}): VmmRunResult {
+    const cpu = this.cpu;
+    const limit = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
+    for (;;) {
+      const r = this.stopMessage === undefined ? this.machine.runSlice(limit - cpu.icount) : undefined;
+      if (this.stopMessage !== undefined) return this.result(this.stopped());
+      if (r !== undefined) return this.result(r);
+    }
+  }
+
+  /** Ends the run at the next instruction boundary with `message` (exit status EXIT_VMM_STOP). */
+  stop(message: string): void {
+    this.stopMessage ??= message;
+    this.cpu.requestStop(StopReason.Requested, message);
+  }
+
+  /** Records an event the VMM handled and charges its cost. */
+  event(reason: Reason, cost: number, a = 0, b = 0, c = 0, d = 0): void {
+    this.accounting.eventCycles += cost;
+    const cpu = this.cpu;
+    this.log.record(reason, cpu.icount, this.accounting.cycles(), cpu.eipStart, cpu.cpl, cost, a, b, c, d);
+  }
+
+  cycles(): number { return this.accounting.cycles(); }
+
+  private stopped(): RunResult {
+    const cpu = this.cpu;
+    const eip = cpu.eipStart >>> 0;
+    return {
+      haltReason: 'vmm-stop', exitCode: EXIT_VMM_STOP, instructions: cpu.icount, eip,
+      message: `${this.mode}: ${this.stopMessage} (stopped at EIP ${hex8(eip)})`,
+    };
+  }
+
+  private result(r: RunResult): VmmRunResult {
+    return { ...r, mode: this.mode, cycles: this.cycles(), events: this.log.eventCount };
+  }
+}
+
+export function createVmm(mode: ModeName, opts: VmmOptions = {}): Vmm {
+  return new Vmm(mode, opts);
+}

@@ -1,0 +1,72 @@
+/**
+ * The VMM's own memory: RAM above what the guest is told it has (Machine.hostReservedMiB),
+ * holding the tables the processor uses while the guest runs deprivileged (GDT, IDT, TSS,
+ * shadow page tables). The first 4 MiB of it are also mapped at the top 4 MiB of every
+ * linear address space the VMM builds, where the processor reads its system tables; the
+ * guest's segments are cut short below that region, as VMware's VMM did.
+ */
+import type { Machine } from '../machine/machine';
+
+export const VMM_RESERVED_MIB = 8;
+/** The top 4 MiB of linear addresses: page-directory entry 1023. */
+export const VMM_LINEAR_BASE = 0xffc0_0000;
+export const VMM_PDE_INDEX = 1023;
+/** Highest linear address a guest segment may reach. */
+export const GUEST_LINEAR_LIMIT = VMM_LINEAR_BASE - 1;
+
+const PAGE = 4096;
+const PTE_P = 1, PTE_RW = 2, PTE_A = 0x20, PTE_D = 0x40;
+
+/** Fixed pages at the start of VMM memory. */
+export const REGION_PT_PAGE = 0;
+export const GDT_PAGE = 1;
+export const GDT_PAGES = 16;
+export const IDT_PAGE = GDT_PAGE + GDT_PAGES;
+export const TSS_PAGE = IDT_PAGE + 1;
+export const STUB_PAGE = TSS_PAGE + 1;
+const FIRST_POOL_PAGE = STUB_PAGE + 1;
+
+export class VmmMemory {
+  /** Physical address of the first VMM byte (the end of guest RAM). */
+  readonly base: number;
+  readonly end: number;
+  private readonly free: number[] = [];
+
+  constructor(private readonly machine: Machine) {
+    this.base = machine.guestRamBytes;
+    this.end = machine.ram.length;
+    if (this.end - this.base < VMM_RESERVED_MIB * 1024 * 1024) {
+      throw new Error(`the VMM needs ${VMM_RESERVED_MIB} MiB of host-reserved RAM above the guest's; the machine has ${(this.end - this.base) >> 20} MiB`);
+    }
+    for (let p = this.end - PAGE; p >= this.base + FIRST_POOL_PAGE * PAGE; p -= PAGE) this.free.push(p);
+    // The region's page table maps the first 1024 VMM pages, for the processor only (U/S = 0).
+    const pt = this.page(REGION_PT_PAGE);
+    for (let k = 0; k < 1024; k++) this.write32(pt + k * 4, (this.base + k * PAGE) | PTE_P | PTE_RW | PTE_A | PTE_D);
+  }
+
+  /** Physical address of fixed page `n`. */
+  page(n: number): number { return this.base + n * PAGE; }
+
+  /** Where the processor sees VMM physical address `phys` (first 4 MiB only). */
+  linear(phys: number): number { return (VMM_LINEAR_BASE + (phys - this.base)) | 0; }
+
+  /** The page-directory entry that maps the VMM region. */
+  get regionPde(): number { return this.page(REGION_PT_PAGE) | PTE_P | PTE_RW | PTE_A; }
+
+  /** Is guest-physical `phys` VMM memory (the guest must never reach it)? */
+  owns(phys: number): boolean { return phys >= this.base && phys < this.end; }
+
+  /** A zeroed page from the pool, or undefined when it is empty. */
+  allocate(): number | undefined {
+    const p = this.free.pop();
+    if (p !== undefined) this.machine.ram.fill(0, p, p + PAGE);
+    return p;
+  }
+
+  release(phys: number): void { this.free.push(phys); }
+
+  get freePages(): number { return this.free.length; }
+
+  read32(phys: number): number { return this.machine.cpu.ram32[phys >>> 2]; }
+  write32(phys: number, v: number): void { this.machine.cpu.ram32[phys >>> 2] = v; }
+}
