@@ -3,12 +3,14 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
 await build({
-  entryPoints: { cli: 'src/cli/main.ts', asm: 'src/asm/index.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', asm: 'src/asm/index.ts', extension: 'src/extension/extension.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',
   target: 'node20',
   format: 'cjs',
+  // Provided by the editor that loads the extension.
+  external: ['vscode'],
   sourcemap: true,
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',

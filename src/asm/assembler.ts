@@ -21,6 +21,7 @@ import {
 import {
   assignAttribute, baseAddress, buildImage, type Layout, layoutSections, raiseAlignment, Section,
 } from './sections';
+import { lineMap, type MapEntry, symbolList, type SymbolInfo } from './sourceMap';
 import { SymbolTable } from './symbols';
 import {
   type EaHint, isDataReloc, isJustUnknown, isReloc, isSelfRelative, isSimple, relocBase, type Value,
@@ -39,21 +40,6 @@ export interface CoreOptions {
   readBinary: BinaryReader;
   /** The text of a source line as the user wrote it, to put columns on the user's tokens. */
   sourceLine?: (file: string, line: number) => string | undefined;
-}
-
-export interface SymbolInfo {
-  name: string;
-  value: number;
-  kind: 'label' | 'equ';
-  section?: string;
-  location: SourceLocation;
-}
-
-export interface MapEntry {
-  address: number;
-  length: number;
-  location: SourceLocation;
-  expansion?: SourceLocation[];
 }
 
 /** What the listing shows for a piece of output (nasm's list_output cases). */
@@ -943,30 +929,16 @@ class Assembler implements EvalEnv {
     const ok = !diagnostics.some((d) => d.severity === 'error');
     const image = ok ? buildImage(layout, (s) => this.contents.get(s)?.view() ?? new Uint8Array(0)) : new Uint8Array(0);
 
-    const symbols: SymbolInfo[] = [];
-    for (const s of this.symbols.all()) {
-      if (s.special) continue;
-      const section = s.base >= 0 ? this.sections[s.base >> 1] : undefined;
-      const value = s.base >= 0 ? i64.add(s.offset, baseAddress(layout, s.base)) : s.offset;
-      this.current = s.statement;
-      const info: SymbolInfo = { name: s.name, value: i64.toNumber(value), kind: s.kind, location: this.location(s.pos) };
-      if (section) info.section = section.name;
-      symbols.push(info);
-    }
-
-    const map: MapEntry[] = [];
-    for (const e of this.emissions) {
-      if (e.section === undefined || e.length === 0 || (e.section.nobits && e.instruction === undefined && e.chunks.every((c) => c.kind === 'reserve'))) continue;
-      const line = this.parsed[e.statement].line;
-      const entry: MapEntry = { address: layout.vstart[e.section.index] + e.offset, length: e.length, location: line.location };
-      if (line.expansion) entry.expansion = line.expansion;
-      map.push(entry);
-    }
-    map.sort((a, b) => a.address - b.address);
+    const lines = this.parsed.map((p) => p.line);
+    const symbols = symbolList(this.symbols.all(), this.sections, layout, (statement, pos) => {
+      this.current = statement;
+      return this.location(pos);
+    });
+    const map = lineMap(this.emissions, lines, layout);
 
     return {
-      ok, image, diagnostics: sortDiagnostics(diagnostics, this.parsed.map((p) => p.line)), symbols, map,
-      lines: this.parsed.map((p) => p.line), emissions: this.emissions, lineDiagnostics,
+      ok, image, diagnostics: sortDiagnostics(diagnostics, lines), symbols, map,
+      lines, emissions: this.emissions, lineDiagnostics,
       unlisted: this.unlisted, instructionSet: this.set,
     };
   }

@@ -73,7 +73,13 @@ class Failed extends Error {}
 export function parseExpression(ts: TokenStream, syntax: ExprSyntax): Expr | undefined {
   const p = new ExprParser(ts, syntax);
   try {
-    return p.cond();
+    const e = p.cond();
+    const t = ts.peek;
+    if (t.kind === 'id' && !t.forcedId && t.text.toLowerCase() === 'wrt') {
+      syntax.error('WRT not supported by binary output format', t.start);
+      return undefined;
+    }
+    return e;
   } catch (e) {
     if (e instanceof Failed) return undefined;
     throw e;
@@ -212,7 +218,10 @@ class ExprParser {
           this.ts.next();
           return { op: 'reg', name: reg, pos: t.start };
         }
-        if (this.syntax.reserved(t)) break;
+        if (this.syntax.reserved(t)) {
+          if (!t.forcedId && t.text.toLowerCase() === 'seg') this.fail('binary output format does not support segment base references', t.start);
+          break;
+        }
         this.ts.next();
         return { op: 'sym', name: this.syntax.symbolName(t.text), pos: t.start };
       }

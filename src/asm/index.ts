@@ -3,14 +3,15 @@
  * Source goes through the preprocessor, then the assembler's passes; everything that is
  * wrong comes back as diagnostics with file, line and column, never as an exception.
  */
-import { assembleLines, type CoreResult, type InstructionSet, type MapEntry, sortDiagnostics, type SymbolInfo } from './assembler';
+import { assembleLines, type CoreResult, type InstructionSet, sortDiagnostics } from './assembler';
 import { encode, isMnemonic, isRegister, PREFIX_WORDS } from './encoder';
 import { formatListing } from './listing';
 import { memoryHost, normalizePath, preprocess } from './preprocessor';
 import type { Diagnostic, SourceHost, SourceLocation } from './source';
 
 export type { Diagnostic, SourceHost, SourceLocation } from './source';
-export type { MapEntry, SymbolInfo } from './assembler';
+import type { MapEntry, SymbolInfo } from './sourceMap';
+export type { MapEntry, SymbolInfo } from './sourceMap';
 
 export interface AssembleOptions {
   /** Like nasm's -D: `%define NAME VALUE` before the first line. */

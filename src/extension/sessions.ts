@@ -46,6 +46,8 @@ export class SessionTracker implements vscode.Disposable {
     const t: TrackedSession = { session, mode, store: new ExitStore(ringRecords()), running: true, reportsExits: false, reportsHoles: false };
     this.sessions.set(session.id, t);
     this.shown = t;
+    // Shows the VM Exits and Virtualization Holes views from the first session on.
+    void vscode.commands.executeCommand('setContext', 'vtscope.sessionStarted', true);
     this.changed.fire();
   }
 

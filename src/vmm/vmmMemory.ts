@@ -38,10 +38,16 @@ export class VmmMemory {
     if (this.end - this.base < VMM_RESERVED_MIB * 1024 * 1024) {
       throw new Error(`the VMM needs ${VMM_RESERVED_MIB} MiB of host-reserved RAM above the guest's; the machine has ${(this.end - this.base) >> 20} MiB`);
     }
-    for (let p = this.end - PAGE; p >= this.base + FIRST_POOL_PAGE * PAGE; p -= PAGE) this.free.push(p);
+    this.reset();
     // The region's page table maps the first 1024 VMM pages, for the processor only (U/S = 0).
     const pt = this.page(REGION_PT_PAGE);
     for (let k = 0; k < 1024; k++) this.write32(pt + k * 4, (this.base + k * PAGE) | PTE_P | PTE_RW | PTE_A | PTE_D);
+  }
+
+  /** Gives every pool page back (a new guest is loaded). */
+  reset(): void {
+    this.free.length = 0;
+    for (let p = this.end - PAGE; p >= this.base + FIRST_POOL_PAGE * PAGE; p -= PAGE) this.free.push(p);
   }
 
   /** Physical address of fixed page `n`. */

@@ -56,6 +56,7 @@ const DIRECTIVES: Case[] = [
   { name: 'segment overrides', source: 'bits 32\nmov eax, [es:ebx]\nmov eax, es:[ebx]\nmov eax, [fs:0x10]\nes movsb\nmov ax, [gs:bx+si]\n' },
   { name: 'far pointers', source: 'bits 32\njmp 0x08:start\nstart: call 0x10:0x1234\njmp far [eax]\ncall far [ebx]\nbits 16\njmp 0x08:start\njmp dword 0x08:start\n' },
   { name: 'effective address forms', source: 'bits 32\nmov ecx, [eax+ebx]\nmov ecx, [ebx+eax]\nmov ecx, [eax*1+ebx]\nmov ecx, [ebx*1+eax]\nmov ecx, [eax*2]\nmov ecx, [eax*2+ebx]\nmov ecx, [esp+eax]\nmov ecx, [eax+esp]\nmov ecx, [ebp+eax]\nmov ecx, [eax+ebp]\nmov ecx, [eax+eax]\nmov ecx, [eax*3]\nmov ecx, [eax*5+4]\nmov ecx, [ebp]\nmov ecx, [nosplit eax*2]\nmov ecx, [eax*1]\nmov ecx, [nosplit eax*1]\nmov ecx, [ebx+4+eax-4]\nmov ecx, [ebx-ebx+eax]\nmov ecx, [esi*1+ebp]\nmov ecx, [ebp*1+esi]\nmov ecx, [byte eax]\nmov ecx, [dword eax]\nmov ecx, [eax+ebx*4+0x12345]\n' },
+  { name: 'EA hints after adding numbers', source: 'bits 32\nl4: nop\nl2: nop\nlea esp, [edi+ecx*1+(l2 - l4)]\nlea esp, [edi+ecx*1+1]\nlea esp, [edi+ecx*1+(1+1)]\nlea esp, [edi+ecx+2-2]\nlea esp, [4+4+edi+ecx]\nmov eax, [nosplit eax*2+1+1]\n' },
   { name: '16-bit effective addresses', source: 'bits 16\nmov ax, [bx+si]\nmov ax, [si+bx]\nmov ax, [bp]\nmov ax, [bx+di+5]\nmov ax, [di]\nmov ax, [0x1234]\nmov ax, [a32 eax]\nmov eax, [ebx+ecx*2]\n' },
   { name: 'relocatable operands use full-size fields', source: 'bits 32\nlbl: dd 0\nmov eax, [ebx+lbl]\nmov eax, [ebx+lbl-$$]\npush lbl\npush lbl-$$\nadd eax, lbl\nmov eax, [ebx+K]\nK equ 4\npush KK\nKK equ lbl\ncmp byte [lbl], 1\nmov [lbl], al\n' },
   { name: 'strict and size keywords', source: 'bits 32\npush strict dword 1\npush dword 1\npush byte 1\npush word 1\nadd eax, strict dword 1\nimul eax, ebx, strict dword 2\n' },
@@ -65,6 +66,10 @@ const DIRECTIVES: Case[] = [
   { name: 'follows and vfollows', source: 'section .text\ndb 1\nsection .two follows=.three\ntwo: db 2\ndd two\nsection .three\nthree: db 3\ndd three\nsection .four vfollows=.two\nfour: dd four\n' },
   { name: 'nobits and progbits attributes', source: 'section .text\ndb 1\nsection .zero nobits\nz: resb 10\nsection .data progbits\nd: db 2\ndd z, d\nsection .bss\nb: resd 1\nsection .data\ndd b\n' },
   { name: 'section attributes as expressions', source: 'ALIGNMENT equ 32\nsection .text\ndb 1\nsection .a align=ALIGNMENT\ndb 2\nsection .b align=(1 << 6)\ndb 3\nsection .c start=(0x100 + 0x40)\ndb 4\n' },
+  { name: 'sections ordered by start address', source: 'section .a start=0x200\ndb 1\nsection .b start=0x100\ndb 2\nsection .c\ndb 3\nsection .text\ndb 4\n' },
+  { name: 'nobits sections with start and vfollows', source: 'section .text\ndb 1\nsection .n1 nobits start=0x8000\nx: resb 4\nsection .n2 nobits\ny: resb 2\nsection .n3 nobits vfollows=.n1\nz: resb 1\nsection .text\ndd x, y, z\n' },
+  { name: 'vstart with align, valign', source: 'section .text\ndb 1\nsection .v vstart=0x1000 align=16\na: db 2\ndd a\nsection .w valign=32\nb: db 3\ndd b\n' },
+  { name: 'overlapping sections are an error', source: 'section .a start=0x10\ntimes 0x20 db 1\nsection .b start=0x20\ndb 2\n' },
   { name: 'segment is section', source: 'segment .text\ndb 1\nsegment .data\ndb 2\n' },
   { name: 'empty sections', source: 'section .text\nsection .data\nsection .x\ndb 1\nsection .y\n' },
   { name: 'sectalign and align', source: 'bits 32\nnop\nalign 4\nnop\nalign 16, db 0xcc\nsection .data\ndb 1\nsectalign 32\nsection .text\nalign 8\ndb 2\n' },
@@ -91,6 +96,43 @@ const PASSES: Case[] = [
   { name: 'explicit short and near', source: 'bits 32\njmp short t\njmp near t\nt: jmp short $\njz near $\n' },
   { name: 'forward memory displacement shrinks to disp8', source: 'bits 32\nmov eax, [ebx+OFF]\nmov eax, [ebp+OFF2]\nOFF equ 8\nOFF2 equ 0x100\n' },
   { name: 'forward immediate', source: 'bits 32\nadd eax, V\npush V\nshl eax, ONE\nimul eax, V\nV equ 1000\nONE equ 1\n' },
+  // Found by comparing random programs: `[ebp*2+(l5 - l1)]` with both labels ahead is [ebp*2+0]
+  // in nasm's first pass (the unknowns cancel), and the passes then settle on a disp8.
+  { name: 'forward references cancel in the first pass', source: `bits 16\nlea ecx, [ebx+edi*1+l6]
+l0:
+imul eax, edx, C3
+cmp word [ebp*2+(l5 - l1)], 127
+jmp near l0
+test al, (32767 >> 1)
+l7:
+test ah, -1
+inc dword [ebp+esi*4+127]
+jz l1
+jmp l0
+times 46 nop
+l5:
+l4:
+times 4 nop
+C1 equ 100
+shl ecx, 1
+times 51 nop
+l6:
+lea ebx, [edx+eax*2+C3]
+push 305419896
+test ah, C3
+call l0
+shl ebx, 2
+loop $
+times 3 dd $
+C3 equ l0-l4
+test dl, C1
+dd "ab", (1 % 1), 255
+align 16
+shl esp, 1
+shl edi, 1
+jmp near l7
+l1:
+` },
   { name: 'size depends on a label after it', source: 'bits 32\nstart: times (end - start) > 100 ? 1 : 2 nop\nmov eax, [ebx + end - start]\nend:\n' },
 ];
 

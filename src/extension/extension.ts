@@ -1,0 +1,30 @@
+/**
+ * The vtscope extension: the `vtscope` debugger, the NASM language client, the palette
+ * commands, the VM Exits and Virtualization Holes views and the status bar item.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { registerCommands } from './commands';
+import { registerDebugger } from './debugger';
+import { registerExitViews } from './exitViews';
+import { startLanguageClient } from './languageClient';
+import { SessionTracker } from './sessions';
+import { registerStatusBar } from './statusBar';
+
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const log = vscode.window.createOutputChannel('vtscope', { log: true });
+  const tracker = new SessionTracker(log);
+  context.subscriptions.push(log, tracker);
+  registerDebugger(context);
+  registerCommands(context);
+  registerExitViews(context, tracker);
+  registerStatusBar(context, tracker);
+  client = await startLanguageClient(context, log);
+}
+
+export async function deactivate(): Promise<void> {
+  // A server that never started cannot be stopped cleanly; there is nothing left to do then.
+  await client?.stop().catch(() => undefined);
+}

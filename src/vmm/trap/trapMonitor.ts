@@ -1,0 +1,149 @@
+/**
+ * `trap`: classical trap-and-emulate with ring compression. The guest kernel runs in ring 1
+ * on the VMM's GDT (its own descriptors, DPL 0 made DPL 1), IDT and TSS, with IOPL 0 and
+ * shadow page tables; its privileged instructions, I/O and page faults come to the VMM as
+ * exceptions, through the CPU's monitor hook, and the VMM handles each by the kind of event
+ * (EVENT_HANDLERS, one module per kind under events/). The sensitive instructions that do not
+ * trap run as the hardware runs them in ring 1, and each time they give the guest a wrong
+ * answer the VMM records a hole (holes.ts).
+ */
+import type { Cpu } from '../../cpu/cpu';
+import { decodeFrom } from '../../cpu/decoder';
+import { GP, PF } from '../../cpu/exceptions';
+import { EventKind } from '../../cpu/interrupts';
+import { Insn } from '../../cpu/insn';
+import { CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DS, ES, FLAG_IOPL, FS, GS, SS } from '../../cpu/registers';
+import { describeException, EXCEPTION_MNEMONICS } from '../../cpu/exceptions';
+import type { EventClass, Qualifier, Reason } from '../exitLog';
+import { GuestFault, GuestMemory } from '../guestMemory';
+import { ShadowPageTables } from '../shadow/shadowPageTables';
+import { descriptor, installSystemTables } from '../systemTables';
+import type { ModeMonitor, Vmm } from '../vmm';
+import type { VmmMemory } from '../vmmMemory';
+import { onException } from './events/exception';
+import { onExternalInterrupt } from './events/externalInterrupt';
+import { onGeneralProtection } from './events/generalProtection';
+import { onPageFault } from './events/pageFault';
+import { onSoftwareInterrupt } from './events/softwareInterrupt';
+import { wrapSensitive } from './holes';
+import { deliverToGuest } from './reflect';
+import { loadCompressed, ShadowGdt } from './shadowGdt';
+import { VirtualCpu } from './virtualCpu';
+
+/** The kinds of event the trap VMM tells apart. */
+export type TrapEvent = 'general protection' | 'page fault' | 'exception' | 'software interrupt' | 'external interrupt';
+
+export type EventHandler = (t: TrapMonitor, vector: number, errorCode: number, hasErrorCode: boolean) => void;
+
+/** The trap VMM's handling of each kind of event. */
+const EVENT_HANDLERS: Record<TrapEvent, EventHandler> = {
+  'general protection': onGeneralProtection,
+  'page fault': onPageFault,
+  'exception': onException,
+  'software interrupt': onSoftwareInterrupt,
+  'external interrupt': onExternalInterrupt,
+};
+
+function eventOf(vector: number, kind: EventKind): TrapEvent {
+  if (kind === EventKind.External) return 'external interrupt';
+  if (kind === EventKind.Software) return 'software interrupt';
+  return vector === GP ? 'general protection' : vector === PF ? 'page fault' : 'exception';
+}
+
+const reflectQualifier: Qualifier = (vector, handler, code, has) =>
+  `${describeException(vector, code, has !== 0)} (vector ${vector}) to the guest's handler at 0x${(handler >>> 0).toString(16).padStart(8, '0')}`;
+
+export class TrapMonitor implements ModeMonitor {
+  readonly cpu: Cpu;
+  readonly memory: VmmMemory;
+  vcpu!: VirtualCpu;
+  mem!: GuestMemory;
+  gdt!: ShadowGdt;
+  shadow!: ShadowPageTables;
+  /** A fault of the instruction being executed, to give the guest as it is (see raiseForGuest). */
+  private pending: GuestFault | undefined = undefined;
+  private readonly insn = new Insn(() => undefined);
+
+  constructor(readonly vmm: Vmm) {
+    this.cpu = vmm.cpu;
+    this.memory = vmm.memory!;
+  }
+
+  /** Moves the guest the loader left in ring 0 into ring 1 on the VMM's tables. */
+  start(): void {
+    const cpu = this.cpu;
+    this.memory.reset();
+    this.vcpu = new VirtualCpu(cpu);
+    this.mem = new GuestMemory(cpu, this.vcpu, (p) => this.memory.owns(p), (p) => this.shadow.guestPageWritten(p >>> 12));
+    this.gdt = new ShadowGdt(this.memory);
+    installSystemTables(cpu, this.memory);
+    // The loader's flat segments, as the guest's ring 0 would hold them, compressed into ring 1.
+    const [clo, chi] = descriptor(0, 0xfffff, 0x9b, 0xc);
+    const [dlo, dhi] = descriptor(0, 0xfffff, 0x93, 0xc);
+    loadCompressed(cpu, CS, cpu.segSel[CS] | 1, { lo: clo, hi: chi });
+    for (const seg of [ES, DS, FS, GS]) loadCompressed(cpu, seg, cpu.segSel[seg], { lo: dlo, hi: dhi });
+    loadCompressed(cpu, SS, cpu.segSel[SS] | 1, { lo: dlo, hi: dhi });
+    cpu.setCpl(1);
+    cpu.flags &= ~FLAG_IOPL;
+    cpu.cr0 = CR0_PE | CR0_ET | CR0_PG | CR0_WP;
+    cpu.cr4 = 0;
+    this.shadow = new ShadowPageTables(cpu, this.memory, this.vcpu);
+    this.shadow.activate();
+  }
+
+  intercept(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean): boolean {
+    const pending = this.pending;
+    if (pending !== undefined) {
+      this.pending = undefined;
+      this.reflect(pending.vector, EventKind.Exception, pending.errorCode, pending.hasErrorCode, cpu.eipStart);
+      return true;
+    }
+    try {
+      EVENT_HANDLERS[eventOf(vector, kind)](this, vector, errorCode, hasErrorCode);
+    } catch (f) {
+      if (!(f instanceof GuestFault)) throw f;
+      if (kind === EventKind.Software) this.raiseForGuest(f);
+      if (f.vector === PF) this.vcpu.cr2 = f.address;
+      this.reflect(f.vector, EventKind.Exception, f.errorCode, f.hasErrorCode, cpu.eipStart);
+    }
+    return true;
+  }
+
+  translate(cpu: Cpu, insn: Insn): void {
+    this.vmm.accounting.chargeOnExecute(insn);
+    wrapSensitive(this, insn);
+  }
+
+  // ---- services for the event handlers --------------------------------------------------
+
+  reason(name: string, kind: EventClass, qualify: Qualifier): Reason {
+    return this.vmm.log.reason(name, kind, qualify);
+  }
+
+  /**
+   * Makes `f` a fault of the instruction executing now (an INT whose delivery fails): it is
+   * raised in the processor, so the instruction does not complete, and given to the guest as is.
+   */
+  raiseForGuest(f: GuestFault): never {
+    if (f.vector === PF) this.vcpu.cr2 = f.address;
+    this.pending = f;
+    return this.cpu.raiseWithCode(f.vector, f.errorCode);
+  }
+
+  /** Delivers an event to the guest and logs it as "reflect ...". */
+  reflect(vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean, returnEip: number, what?: string): void {
+    const handler = deliverToGuest(this, vector, kind, errorCode, hasErrorCode, returnEip);
+    const c = this.vmm.costs.events;
+    const name = what ?? `reflect ${EXCEPTION_MNEMONICS[vector] ?? `vector ${vector}`}`;
+    this.vmm.event(this.reason(name, kind === EventKind.Exception ? 'exception' : 'interrupt', reflectQualifier),
+      c.trapRoundTrip.cycles + c.reflect.cycles, vector, handler, errorCode, hasErrorCode ? 1 : 0);
+  }
+
+  /** Decodes the guest instruction at CS:EIP (the one that trapped) from guest memory. */
+  decodeGuest(): Insn {
+    const cpu = this.cpu, mem = this.mem;
+    const base = cpu.segBase[CS], user = cpu.cpl === 3;
+    decodeFrom((off) => mem.read8((base + off) | 0, user), cpu.eipStart, cpu.code32, this.insn);
+    return this.insn;
+  }
+}

@@ -1,0 +1,239 @@
+// The extension activated against a stand-in for the editor (vscodeStub.ts): what it
+// registers matches package.json, its debug adapter descriptor starts a working adapter, and
+// the status bar and views follow the debug sessions and the adapter's custom events.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MODES } from '../../src/debug/launchConfig';
+import { host, type DebugSessionStub, Uri, type TreeItem } from './vscodeStub';
+
+vi.mock('vscode', () => import('./vscodeStub'));
+
+const { activate } = await import('../../src/extension/extension');
+const { RUN_COMMANDS } = await import('../../src/extension/commands');
+
+interface Manifest {
+  contributes: {
+    commands: { command: string }[];
+    views: Record<string, { id: string; name: string }[]>;
+  };
+}
+const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as Manifest;
+const cli = resolve('dist/cli.js');
+
+/** An installed extension's folder: the real dist/cli.js and no language server. */
+let extensionPath: string;
+
+beforeAll(async () => {
+  extensionPath = mkdtempSync(join(tmpdir(), 'vtscope-ext-'));
+  mkdirSync(join(extensionPath, 'dist'));
+  symlinkSync(cli, join(extensionPath, 'dist', 'cli.js'));
+});
+
+afterAll(() => rmSync(extensionPath, { recursive: true, force: true }));
+
+async function activated(): Promise<void> {
+  host.reset();
+  const subscriptions: { dispose(): void }[] = [];
+  await activate({ subscriptions, asAbsolutePath: (p: string) => join(extensionPath, p) } as never);
+}
+
+function session(mode: string, id = 's1'): DebugSessionStub {
+  return { id, type: 'vtscope', name: 'k', configuration: { type: 'vtscope', request: 'launch', name: 'k', program: '/k.asm', mode } };
+}
+
+/** The views refresh at most every 250 ms. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 300));
+
+function view(id: string) {
+  const v = host.treeViews.get(id);
+  if (v === undefined) throw new Error(`no view ${id}`);
+  return { ...v, children: async (node?: unknown) => v.provider.getChildren(node), item: (node: unknown): TreeItem => v.provider.getTreeItem(node), message: v.message };
+}
+
+describe('activation', () => {
+  beforeEach(activated);
+
+  it('registers every command package.json contributes, and no other', () => {
+    expect([...host.commands.keys()].sort()).toEqual(manifest.contributes.commands.map((c) => c.command).sort());
+    expect(RUN_COMMANDS.map((r) => r.mode)).toEqual([...MODES]);
+  });
+
+  it('creates the views package.json puts in the Run and Debug container', () => {
+    expect(manifest.contributes.views.debug.map((v) => [v.id, v.name])).toEqual([['vtscope.exits', 'VM Exits'], ['vtscope.holes', 'Virtualization Holes']]);
+    expect([...host.treeViews.keys()].sort()).toEqual(manifest.contributes.views.debug.map((v) => v.id).sort());
+  });
+
+  it('says in its log that it starts no language server when dist/lsp.js is missing', () => {
+    expect(host.log).toContainEqual({ level: 'warn', text: expect.stringMatching(/language server not started: .*dist\/lsp\.js is not in this build/) });
+  });
+
+  it('registers configuration providers for new launch.json files and for the Run and Debug drop-down', () => {
+    expect(host.configurationProviders.map((p) => [p.type, p.trigger])).toEqual([['vtscope', 1], ['vtscope', 2]]);
+  });
+});
+
+describe('the debug adapter descriptor', () => {
+  beforeEach(activated);
+
+  it('runs the bundled `vtscope dap` with the extension host\'s Node, and that adapter runs a guest', async () => {
+    const d = host.adapterFactories.get('vtscope')!.createDebugAdapterDescriptor() as { command: string; args: string[]; options?: { env?: Record<string, string> } };
+    expect(d.command).toBe(process.execPath);
+    expect(d.args).toEqual([join(extensionPath, 'dist', 'cli.js'), 'dap']);
+
+    const adapter = spawn(d.command, d.args, { env: { ...process.env, ...d.options?.env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    const messages: { type: string; command?: string; event?: string; body?: { output?: string } }[] = [];
+    let buffer = Buffer.alloc(0);
+    const ended = new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`no terminated event in 20 s; got ${JSON.stringify(messages)}`)), 20_000);
+      adapter.stdout.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        for (;;) {
+          const header = /^Content-Length: (\d+)\r\n\r\n/.exec(buffer.toString('latin1', 0, Math.min(buffer.length, 64)));
+          if (header === null || buffer.length < header[0].length + Number(header[1])) break;
+          const message = JSON.parse(buffer.toString('utf8', header[0].length, header[0].length + Number(header[1])));
+          buffer = buffer.subarray(header[0].length + Number(header[1]));
+          messages.push(message);
+          if (message.event === 'terminated') { clearTimeout(timer); done(); }
+        }
+      });
+    });
+    let seq = 1;
+    const send = (command: string, args: unknown): void => {
+      const json = JSON.stringify({ seq: seq++, type: 'request', command, arguments: args });
+      adapter.stdin.write(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+    };
+    send('initialize', { adapterID: 'vtscope', linesStartAt1: true, columnsStartAt1: true });
+    send('launch', { program: resolve('samples/hello.asm') });
+    send('configurationDone', {});
+    try {
+      await ended;
+    } finally {
+      adapter.kill();
+    }
+    const stdout = messages.filter((m) => m.event === 'output').map((m) => m.body?.output ?? '').join('');
+    // What QEMU prints for this sample with 64 MiB (samples/README.md).
+    expect(stdout).toContain('Hello from vtscope!\nMultiboot magic 0x2BADB002: ok\nmem_lower: 639 KiB, mem_upper: 64384 KiB\n');
+    expect(messages.find((m) => m.command === 'initialize')).toMatchObject({ type: 'response', success: true });
+  });
+});
+
+describe('configuration provider', () => {
+  beforeEach(activated);
+  const provider = () => host.configurationProviders.find((p) => p.trigger === 1)!.provider;
+
+  it('fills in the program from the active editor and the mode from the settings (F5 without launch.json)', () => {
+    host.activeTextEditor = { document: { uri: Uri.file('/ws/boot.asm'), languageId: 'nasm', fileName: '/ws/boot.asm' } };
+    host.settings['vtscope.defaultMode'] = 'pv';
+    host.settings['vtscope.costModel'] = 'core-2006';
+    const c = provider().resolveDebugConfiguration(undefined as never, {} as never);
+    expect(c).toEqual({ type: 'vtscope', request: 'launch', name: 'vtscope: boot.asm', program: '/ws/boot.asm', mode: 'pv', memoryMiB: 64, costModel: 'core-2006' });
+  });
+
+  it('cancels the launch with an error message when there is nothing to launch', () => {
+    expect(provider().resolveDebugConfiguration(undefined as never, {} as never)).toBeUndefined();
+    expect(host.messages).toEqual([{ severity: 'error', text: expect.stringContaining('open a guest .asm source') }]);
+  });
+});
+
+describe('commands', () => {
+  beforeEach(activated);
+
+  it('run the active guest in a mode without debugging', async () => {
+    host.activeTextEditor = { document: { uri: Uri.file('/ws/boot.asm'), languageId: 'nasm', fileName: '/ws/boot.asm' } };
+    await host.commands.get('vtscope.run.trap')!();
+    expect(host.started).toEqual([{
+      folder: undefined,
+      config: { type: 'vtscope', request: 'launch', name: 'vtscope: boot.asm (trap)', program: '/ws/boot.asm', mode: 'trap' },
+      options: { noDebug: true },
+    }]);
+  });
+
+  it('refuse to run when no guest source is open', async () => {
+    await host.commands.get('vtscope.run.native')!();
+    expect(host.started).toEqual([]);
+    expect(host.messages[0]).toMatchObject({ severity: 'error', text: expect.stringContaining('open a guest .asm source') });
+  });
+
+  it('say honestly what is not available yet', async () => {
+    for (const command of ['vtscope.showVmcs', 'vtscope.breakOnExitReason', 'vtscope.compareModes']) await host.commands.get(command)!();
+    expect(host.messages.map((m) => m.text)).toEqual([
+      expect.stringMatching(/^vtscope: Show VMCS is not available yet: /),
+      expect.stringMatching(/^vtscope: Break on VM Exit Reason is not available yet: /),
+      expect.stringMatching(/^vtscope: Compare Modes is not available yet: /),
+    ]);
+  });
+});
+
+describe('status bar and views', () => {
+  beforeEach(activated);
+
+  it('show the mode while a session runs, and nothing after', async () => {
+    const item = host.statusBarItems[0];
+    expect(item.visible).toBe(false);
+    host.sessionStart.fire(session('native'));
+    expect(item).toMatchObject({ visible: true, text: '$(vm-running) vtscope: native' });
+    await settle();
+    expect(view('vtscope.exits').message).toBe('native mode runs the guest without a VMM, so there are no VM exits.');
+    expect(view('vtscope.holes').message).toBe('Virtualization holes exist only under trap mode; this session runs native.');
+    expect(await view('vtscope.exits').children()).toEqual([]);
+    host.sessionEnd.fire(session('native'));
+    expect(item.visible).toBe(false);
+  });
+
+  it('show the records and counters of vtscope.exits events, newest first, each linked to its source line', async () => {
+    host.sessionStart.fire(session('hw'));
+    await settle();
+    expect(view('vtscope.exits').message).toBe('No VM exits reported by the debug adapter in hw mode yet.');
+    const rec = (seq: number, reason: string, reasonNumber: number, line: number) => ({
+      seq, icount: 100 * seq, cycles: 2_000 * seq, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100010 + seq, cpl: 0,
+      qualification: 'port 0x3f8 out size 1', cost: 2_400, source: { path: '/ws/k.asm', line },
+    });
+    host.customEvent.fire({ session: session('hw'), event: 'vtscope.exits', body: {
+      total: 1234, records: [rec(1232, 'IO_INSTRUCTION', 30, 40), rec(1233, 'CPUID', 10, 41)],
+      totals: [{ reason: 'CPUID', reasonNumber: 10, kind: 'vm exit', count: 4, cycles: 9_600 }, { reason: 'IO_INSTRUCTION', reasonNumber: 30, kind: 'vm exit', count: 1230, cycles: 2_952_000 }],
+    } });
+    expect(host.statusBarItems[0].text).toBe('$(vm-running) vtscope: hw · 1,234 exits');
+    await settle();
+    const v = view('vtscope.exits');
+    expect(v.message).toBeUndefined();
+    const [totals, newest, older] = await v.children() as unknown[];
+    expect(v.item(newest)).toMatchObject({
+      label: '#1233 CPUID (10)',
+      description: '@2,466,000 · 0x00101215 k.asm:41 · port 0x3f8 out size 1 · 2,400 cyc',
+      command: { command: 'vscode.open', arguments: [Uri.file('/ws/k.asm'), { selection: { startLine: 40, startCharacter: 0, endLine: 40, endCharacter: 0 } }] },
+    });
+    expect(v.item(older).label).toBe('#1232 IO_INSTRUCTION (30)');
+    expect(v.item(totals)).toMatchObject({ label: 'Totals by reason', description: '1,234 exits' });
+    const reasons = (await v.children(totals)).map((n) => v.item(n));
+    // 1230 of 1234 = 99.7%; 2,952,000 of 2,961,600 cycles = 99.7%.
+    expect(reasons.map((r) => [r.label, r.description])).toEqual([
+      ['IO_INSTRUCTION (30)', '1,230 (99.7%) · 2,952,000 cycles (99.7%)'],
+      ['CPUID (10)', '4 (0.3%) · 9,600 cycles (0.3%)'],
+    ]);
+  });
+
+  it('log a malformed event and keep the view as it was', async () => {
+    host.sessionStart.fire(session('hw'));
+    host.customEvent.fire({ session: session('hw'), event: 'vtscope.exits', body: { total: 'many' } });
+    await settle();
+    expect(host.log).toContainEqual({ level: 'error', text: 'debug adapter sent a malformed event: vtscope.exits.total must be a whole number, not "many"' });
+    expect(view('vtscope.exits').message).toBe('No VM exits reported by the debug adapter in hw mode yet.');
+  });
+
+  it('list the holes of a trap session from vtscope.holes events', async () => {
+    host.sessionStart.fire(session('trap'));
+    await settle();
+    expect(view('vtscope.holes').message).toBe('No virtualization holes reported by the debug adapter yet.');
+    host.customEvent.fire({ session: session('trap'), event: 'vtscope.holes', body: {
+      holes: [{ instruction: 'popf', eip: 0x100042, count: 3, effect: 'POPF at CPL 1 dropped a change of IF from 0 to 1', source: { path: '/ws/k.asm', line: 7 } }],
+    } });
+    await settle();
+    const v = view('vtscope.holes');
+    expect(v.message).toBeUndefined();
+    const [hole] = await v.children();
+    expect(v.item(hole)).toMatchObject({ label: 'popf', description: '×3 · 0x00100042 k.asm:7' });
+  });
+});
