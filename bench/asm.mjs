@@ -18,7 +18,7 @@ const quick = process.argv.includes('--quick');
  * A kernel-like source of about `lines` lines: functions with local labels, forward calls,
  * memory operands, constants, a macro, strings and tables, in a text and a bss section.
  */
-export function generateSource(lines) {
+function generateSource(lines) {
   const out = [
     'bits 32',
     'org 0x100000',
@@ -72,10 +72,14 @@ export function generateSource(lines) {
 const work = mkdtempSync(join(tmpdir(), 'vtscope-asm-bench-'));
 
 function nodeHost() {
-  return {
-    readFile: (p) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } },
-    resolve: (from, name) => resolve(dirname(from), name),
+  const read = (p) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
   };
+  return { readFile: read, resolve: (from, name) => resolve(dirname(from), name) };
 }
 
 /** Median wall time of `runs` runs of fn, in milliseconds. */
@@ -90,14 +94,13 @@ function median(runs, fn) {
   return times[Math.floor(times.length / 2)];
 }
 
+/** vtscope in this process (after warming up the JIT), nasm as a process, start-up included. */
 function measure(lines, runs) {
-  const src = join(work, `gen-${lines}.asm`);
-  const text = generateSource(lines);
-  writeFileSync(src, text);
-  const count = text.split('\n').length - 1;
   const host = nodeHost();
+  const src = join(work, `gen-${lines}.asm`);
+  writeFileSync(src, generateSource(lines));
   let result;
-  for (let i = 0; i < 3; i++) result = assemble(src, host); // warm up the JIT
+  for (let i = 0; i < 3; i++) result = assemble(src, host);
   if (!result.ok) throw new Error(`vtscope failed: ${result.diagnostics[0]?.message}`);
   const vtscopeMs = median(runs, () => { result = assemble(src, host); });
   const out = join(work, 'out.bin');
@@ -105,16 +108,17 @@ function measure(lines, runs) {
     const r = spawnSync('nasm', ['-f', 'bin', src, '-o', out]);
     if (r.status !== 0) throw new Error(`nasm failed: ${r.stderr}`);
   });
-  const same = Buffer.compare(Buffer.from(result.binary), readFileSync(out)) === 0;
-  return { count, vtscopeMs, nasmMs, same };
+  const identical = Buffer.compare(Buffer.from(result.binary), readFileSync(out)) === 0;
+  const count = readFileSync(src, 'utf8').split('\n').length - 1;
+  return { count, vtscopeMs, nasmMs, identical };
 }
 
 function report(label, m) {
   const rate = (ms) => Math.round(m.count / (ms / 1000)).toLocaleString('en-US');
-  console.log(`${label}: ${m.count} lines, output ${m.same ? 'identical to nasm' : 'DIFFERENT from nasm'}`);
+  console.log(`${label}: ${m.count} lines, output ${m.identical ? 'identical to nasm' : 'DIFFERENT from nasm'}`);
   console.log(`  vtscope ${m.vtscopeMs.toFixed(1)} ms (${rate(m.vtscopeMs)} lines/s)`);
   console.log(`  nasm    ${m.nasmMs.toFixed(1)} ms (${rate(m.nasmMs)} lines/s, process start included)`);
-  console.log(`  vtscope/nasm time ratio ${(m.vtscopeMs / m.nasmMs).toFixed(2)}`);
+  console.log(`  time vtscope/nasm ${(m.vtscopeMs / m.nasmMs).toFixed(2)}`);
 }
 
 try {

@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
 await build({
-  entryPoints: { cli: 'src/cli/main.ts', asm: 'src/asm/index.ts', extension: 'src/extension/extension.ts' },
+  entryPoints: { cli: 'src/cli/main.ts', asm: 'src/asm/index.ts', extension: 'src/extension/extension.ts', lsp: 'src/lsp/main.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -8,12 +8,17 @@ import { fileURLToPath } from 'node:url';
 export const samplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'samples');
 export const defaultOutDir = join(samplesDir, 'build');
 
-/** Flat binaries carry a Multiboot header with the address fields; the ELF is linked by link.ld. */
+/**
+ * Flat binaries carry a Multiboot header with the address fields; the ELF is linked by link.ld.
+ * `mode` names the VMM mode a sample is written for, when it cannot run on bare metal.
+ */
 const SAMPLES = [
   { name: 'hello', kind: 'flat', sources: ['hello.asm'] },
   { name: 'timer', kind: 'flat', sources: ['timer.asm'] },
   { name: 'syscall', kind: 'flat', sources: ['syscall.asm'] },
   { name: 'paging', kind: 'flat', sources: ['paging.asm'] },
+  { name: 'holes', kind: 'flat', sources: ['holes.asm'] },
+  { name: 'pv-hello', kind: 'flat', sources: ['pv-hello.asm'], mode: 'pv' },
   { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld'] },
 ];
 
@@ -39,6 +44,7 @@ export function listSamples(outDir = defaultOutDir) {
   return SAMPLES.map((s) => ({
     name: s.name,
     kind: s.kind,
+    mode: s.mode ?? 'native',
     sources: s.sources.map((f) => join(samplesDir, f)),
     image: join(outDir, `${s.name}.${s.kind === 'flat' ? 'bin' : 'elf'}`),
   }));

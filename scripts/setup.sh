@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what vtscope needs on a fresh Debian machine: nasm and gcc -m32 to build the sample
-# and test kernels, QEMU as the reference PC the tests compare with, and the npm packages.
+# and test kernels, QEMU as the reference PC the tests compare with, the npm packages, and
+# code-server with Chromium for the end-to-end test of the VS Code extension.
 # Run as root (or with sudo available). Running it again installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,8 @@ installed() {
 }
 
 missing=()
-for package in nasm gcc-multilib qemu-system-x86; do
+# chromium drives code-server in the end-to-end test; libkrb5-dev and ripgrep let code-server install offline.
+for package in nasm gcc-multilib qemu-system-x86 chromium libkrb5-dev ripgrep; do
   installed "$package" || missing+=("$package")
 done
 
@@ -35,3 +37,24 @@ if ((node_major < 20)); then
 fi
 
 npm ci
+
+# code-server 4.100.3 is VS Code 1.100, the last release that runs on Node 20; it goes into a
+# project-local prefix. Its @vscode/ripgrep postinstall would download rg from GitHub: Debian's
+# rg, put where that script caches its download, makes the install work offline.
+code_server_version=4.100.3
+code_server_prefix=.cache/code-server
+installed_version=$(node -p "try { require('./$code_server_prefix/node_modules/code-server/package.json').version } catch { '' }")
+if [[ $installed_version != "$code_server_version" ]]; then
+  echo "setup.sh: installing code-server $code_server_version in $code_server_prefix"
+  seed=$(mktemp -d)
+  mkdir -p "$seed/vscode-ripgrep-cache-1.15.11" "$code_server_prefix"
+  tar -czf "$seed/vscode-ripgrep-cache-1.15.11/ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz" -C "$(dirname "$(command -v rg)")" rg
+  if ! TMPDIR=$seed npm_config_yes=true npm_config_unsafe_perm=true npm install --prefix "$code_server_prefix" \
+      --no-save --no-audit --no-fund --loglevel=error "code-server@$code_server_version" >"$seed/npm.log" 2>&1; then
+    cat "$seed/npm.log" >&2
+    rm -rf "$seed"
+    echo "setup.sh: installing code-server failed" >&2
+    exit 1
+  fi
+  rm -rf "$seed"
+fi

@@ -19,7 +19,7 @@ import {
   StatementParser, type Vocabulary,
 } from './parser';
 import {
-  assignAttribute, baseAddress, buildImage, type Layout, layoutSections, raiseAlignment, Section,
+  assignAttribute, baseAddress, buildImage, imageSize, type Layout, layoutSections, raiseAlignment, Section,
 } from './sections';
 import { lineMap, type MapEntry, symbolList, type SymbolInfo } from './sourceMap';
 import { SymbolTable } from './symbols';
@@ -95,6 +95,11 @@ interface ParsedLine {
   messages: ParseMessage[];
 }
 
+const EMPTY = new Uint8Array(0);
+
+/** A kernel image is far smaller; more would only exhaust the memory of an editor. */
+const MAX_IMAGE = 1 << 30;
+
 /** nasm's pass limits are far larger; an editor needs an answer sooner. */
 const MAX_PASSES = 60;
 const MAX_STALLED_PASSES = 20;
@@ -143,9 +148,15 @@ class ByteBuffer {
     return at;
   }
 
-  append(data: Uint8Array): void {
-    const at = this.reserve(data.length); // may replace this.bytes
-    this.bytes.set(data, at);
+  /** Appends `count` copies of `pattern`. */
+  appendRepeated(pattern: Uint8Array, count: number): void {
+    const at = this.reserve(pattern.length * count); // may replace this.bytes
+    if (count === 0 || pattern.length === 0) return;
+    this.bytes.set(pattern, at);
+    const end = at + pattern.length * count;
+    for (let filled = at + pattern.length; filled < end; filled += filled - at) {
+      this.bytes.copyWithin(filled, at, Math.min(filled, at + (end - filled)));
+    }
   }
 
   view(): Uint8Array {
@@ -547,6 +558,9 @@ class Assembler implements EvalEnv {
       } else if (i64.compare(v.c, 0) < 0) {
         if (this.final) this.error(`TIMES value ${v.c} is negative`, st.times.pos);
         count = 0;
+      } else if (i64.compare(v.c, MAX_IMAGE) > 0) {
+        this.error(`TIMES value ${v.c} would make the image larger than ${MAX_IMAGE} bytes`, st.times.pos);
+        count = 0;
       } else {
         count = i64.toNumber(v.c);
       }
@@ -577,49 +591,47 @@ class Assembler implements EvalEnv {
     return this.inAbsolute ? i64.toNumber(this.absOffset) : this.section.length;
   }
 
-  /** Adds output at the current position; `bytes` undefined means reserved space. */
-  private output(size: number, bytes: Uint8Array | undefined): void {
+  /**
+   * Adds `repeat` copies of `size` bytes at the current position. `bytes` undefined is reserved
+   * space (zeros in a progbits section); `withReserved` marks data with reserved parts (`db 1, ?`).
+   */
+  private output(size: number, bytes: Uint8Array | undefined, repeat = 1, withReserved = false): void {
+    const total = size * repeat;
     if (this.inAbsolute) {
-      if (bytes !== undefined && size > 0) this.error('attempt to assemble code in [ABSOLUTE] space');
-      this.absOffset = i64.add(this.absOffset, size);
+      if (bytes !== undefined && total > 0) this.error('attempt to assemble code in [ABSOLUTE] space');
+      this.absOffset = i64.add(this.absOffset, total);
       return;
     }
     const sec = this.section;
-    if (this.final && size > 0) {
+    if (this.final && total > 0) {
       if (sec.nobits) {
         if (bytes !== undefined) this.warn('attempt to initialize memory in a nobits section: ignored');
       } else {
-        if (bytes === undefined) this.warn(`uninitialized space declared in ${sec.name} section: zeroing`, undefined, 'zeroing');
+        if (bytes === undefined || withReserved) this.warn(`uninitialized space declared in ${sec.name} section: zeroing`, undefined, 'zeroing');
         const buf = this.contents.get(sec)!;
-        if (bytes === undefined) buf.reserve(size);
-        else buf.append(bytes.length === size ? bytes : bytes.subarray(0, size));
+        // Beyond the limit nothing is kept: the image size is reported as an error.
+        if (buf.length + total <= MAX_IMAGE) {
+          if (bytes === undefined) buf.reserve(total);
+          else buf.appendRepeated(bytes.length === size ? bytes : bytes.subarray(0, size), repeat);
+        }
       }
     }
-    sec.length += size;
+    sec.length += total;
   }
 
   /** Data is evaluated once, like every statement in nasm, and repeated `times` times. */
   private data(unit: number, items: DataItem[], count: number, emission: Emission | undefined): void {
     let size = 0;
     for (const it of items) size += it.kind === 'bytes' ? it.bytes.length : unit;
-    if (!emission) {
-      this.output(size * count, new Uint8Array(0));
+    const reserved = items.filter((it) => it.kind === 'reserve').length;
+    if (!emission || count === 0) {
+      this.output(size, reserved === items.length ? undefined : EMPTY, count);
       return;
     }
-    if (count === 0) return;
     const copy = this.dataBytes(unit, items, size);
     emission.chunks = copy.chunks;
-    for (let n = 0; n < count; n++) this.outputData(copy);
-  }
-
-  /** Writes data whose listing chunks may mark reserved parts (`db ?`). */
-  private outputData(d: { bytes: Uint8Array; chunks: ListChunk[] }): void {
-    let at = 0;
-    for (const c of d.chunks) {
-      const size = c.kind === 'raw' ? c.bytes.length : c.size;
-      this.output(size, c.kind === 'reserve' ? undefined : d.bytes.subarray(at, at + size));
-      at += size;
-    }
+    if (reserved === items.length) this.output(size, undefined, count);
+    else this.output(size, copy.bytes, count, reserved > 0);
   }
 
   private dataBytes(unit: number, items: DataItem[], size: number): { bytes: Uint8Array; chunks: ListChunk[] } {
@@ -705,7 +717,7 @@ class Assembler implements EvalEnv {
       if (isSkip) { start = Math.min(n, data.length); length = data.length - start; } else length = Math.min(length, n);
     }
     const part = data.subarray(start, start + length);
-    for (let n = 0; n < times; n++) this.output(part.length, part);
+    this.output(part.length, part, times);
     if (emission) emission.incbin = part.length;
   }
 
@@ -757,11 +769,11 @@ class Assembler implements EvalEnv {
         for (const w of r.warnings ?? []) this.warn(w, pos, warningCategory(w));
         if (emission) emission.instruction = { request: built.request, context, bytes: r.bytes, fields: built.fields };
       }
-      this.output(r.bytes.length, r.bytes);
-      if (!relative && n === 0 && count > 1) {
-        for (let k = 1; k < count; k++) this.output(r.bytes.length, r.bytes);
+      if (!relative) {
+        this.output(r.bytes.length, r.bytes, count);
         return;
       }
+      this.output(r.bytes.length, r.bytes);
     }
   }
 
@@ -914,6 +926,8 @@ class Assembler implements EvalEnv {
 
   private result(): CoreResult {
     const layout = this.layout!;
+    const size = imageSize(layout);
+    if (size > MAX_IMAGE) this.globalError(`the flat image would be ${size} bytes; the built-in assembler writes at most ${MAX_IMAGE} bytes`);
     const diagnostics: Diagnostic[] = [...this.globalDiagnostics];
     const lineDiagnostics = new Map<number, Diagnostic[]>();
     const add = (statement: number, d: Diagnostic): void => {

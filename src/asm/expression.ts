@@ -86,8 +86,14 @@ export function parseExpression(ts: TokenStream, syntax: ExprSyntax): Expr | und
   }
 }
 
+/** nasm's limit on the terms of one expression ("expression too long"). */
+const MAX_TERMS = 8192;
+/** Nesting of parentheses and unary operators, which the parser and evaluator follow by recursion. */
+const MAX_NESTING = 500;
+
 class ExprParser {
   private depth = 0;
+  private terms = 0;
   constructor(private readonly ts: TokenStream, private readonly syntax: ExprSyntax) {}
 
   private fail(message: string, pos: number): never {
@@ -170,7 +176,7 @@ class ExprParser {
   }
 
   private unary(): Expr {
-    if (++this.depth > 1000) this.fail('expression too long', this.ts.peek.start);
+    if (++this.depth > MAX_NESTING || ++this.terms > MAX_TERMS) this.fail('expression too long', this.ts.peek.start);
     try {
       return this.primary();
     } finally {
@@ -227,7 +233,6 @@ class ExprParser {
       }
       case 'bad':
         this.fail(t.problem!, t.start);
-      // eslint-disable-next-line no-fallthrough
       default:
         break;
     }
@@ -236,7 +241,7 @@ class ExprParser {
 }
 
 /** nasm's readstrnum outside 64-bit mode: little-endian, only the last four characters count. */
-export function characterConstant(bytes: Uint8Array): number {
+function characterConstant(bytes: Uint8Array): number {
   let v = 0;
   for (let i = bytes.length - 1; i >= 0; i--) v = ((v & 0xffffff) * 256 + bytes[i]) >>> 0;
   return v;
@@ -365,10 +370,25 @@ class Evaluator {
         if (isJustUnknown(c)) return UNKNOWN;
         this.fail("the left-hand side of `?' must be a scalar value", e.pos);
       }
-      // eslint-disable-next-line no-fallthrough
       default:
-        return this.binary(e.op, this.eval(e.a), this.eval(e.b), e.pos);
+        return this.chain(e);
     }
+  }
+
+  /**
+   * A binary operator. Chains like `a+b+c+...` are trees as deep as they are long, so their
+   * left spine is walked with a loop, not recursion; the left operand is still evaluated first.
+   */
+  private chain(e: Extract<Expr, { a: Expr; b: Expr; op: BinaryOp }>): Value {
+    const spine: (typeof e)[] = [e];
+    let left: Expr = e.a;
+    while ('b' in left && left.op !== '?') {
+      spine.push(left);
+      left = left.a;
+    }
+    let v = this.eval(left);
+    for (let i = spine.length - 1; i >= 0; i--) v = this.binary(spine[i].op, v, this.eval(spine[i].b), spine[i].pos);
+    return v;
   }
 
   private binary(op: BinaryOp, a: Value, b: Value, pos: number): Value {
@@ -380,7 +400,6 @@ class Evaluator {
         if (isSimple(b)) return scaleValue(a, b.c, this.hint);
         if (isJustUnknown(a) && isJustUnknown(b)) return UNKNOWN;
         this.fail('unable to multiply two non-scalar objects', pos);
-      // eslint-disable-next-line no-fallthrough
       case '/': case '//': case '%': case '%%': {
         this.scalarOnly(a, b, 'division operator', pos);
         if (!isJustUnknown(b) && i64.isZero(b.c)) this.fail('division by zero', pos);

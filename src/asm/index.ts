@@ -8,9 +8,9 @@ import { encode, isMnemonic, isRegister, PREFIX_WORDS } from './encoder';
 import { formatListing } from './listing';
 import { memoryHost, normalizePath, preprocess } from './preprocessor';
 import type { Diagnostic, SourceHost, SourceLocation } from './source';
+import type { MapEntry, SymbolInfo } from './sourceMap';
 
 export type { Diagnostic, SourceHost, SourceLocation } from './source';
-import type { MapEntry, SymbolInfo } from './sourceMap';
 export type { MapEntry, SymbolInfo } from './sourceMap';
 
 export interface AssembleOptions {
@@ -20,7 +20,7 @@ export interface AssembleOptions {
   includePaths?: string[];
 }
 
-/** A SourceHost that can also read binary files, for `incbin`. */
+/** A SourceHost that can also read binary files, for `incbin` (without it, text files only). */
 export interface AssemblerHost extends SourceHost {
   readBinary?(path: string): Uint8Array | undefined;
 }
@@ -39,7 +39,7 @@ export interface AssembleResult {
   listing(): string;
 }
 
-export const INSTRUCTION_SET: InstructionSet = {
+const INSTRUCTION_SET: InstructionSet = {
   encode,
   isMnemonic,
   isRegister,
@@ -82,16 +82,9 @@ export function assemble(entryFile: string, host: AssemblerHost, opts: AssembleO
   };
 }
 
-/** Text read through SourceHost.readFile, taken as bytes when each character is one (latin1). */
+/** A host without readBinary: the file's text, as the UTF-8 it was read from. */
 function binaryFromText(text: string | undefined): Uint8Array | undefined {
-  if (text === undefined) return undefined;
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0xff) return new TextEncoder().encode(text);
-    bytes[i] = c;
-  }
-  return bytes;
+  return text === undefined ? undefined : new TextEncoder().encode(text);
 }
 
 /** Assembles source held in memory; `%include` and `incbin` of other files fail. */

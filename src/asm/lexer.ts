@@ -57,6 +57,11 @@ function isNumChar(c: number): boolean {
 const THREE_CHAR_OPS = ['<=>', '>>>', '<<<'];
 const TWO_CHAR_OPS = ['>>', '<<', '//', '%%', '==', '<>', '!=', '<=', '>=', '&&', '^^', '||'];
 
+/** Every token has every field, so code reading tokens sees one object shape. */
+function token(kind: TokenKind, text: string, start: number, end: number): Token {
+  return { kind, text, start, end, value: undefined, overflow: undefined, bytes: undefined, forcedId: undefined, problem: undefined };
+}
+
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   const n = text.length;
@@ -75,32 +80,34 @@ export function tokenize(text: string): Token[] {
       while (i < n && isIdChar(text.charCodeAt(i))) i++;
       const word = text.slice(nameStart, i);
       // A lone `?` is an operator (`a ? b : c`, `db ?`), not a name.
-      if (word === '?' && !forced) tokens.push({ kind: 'op', text: '?', start, end: i });
-      else tokens.push({ kind: 'id', text: word, start, end: i, forcedId: forced || undefined });
+      const t = token(word === '?' && !forced ? 'op' : 'id', word, start, i);
+      if (forced) t.forcedId = true;
+      tokens.push(t);
     } else if (c === 0x24 && !(i + 1 < n && isNumChar(text.charCodeAt(i + 1)))) {
       if (i + 1 < n && text.charCodeAt(i + 1) === 0x24) {
         i += 2;
-        tokens.push({ kind: 'base', text: '$$', start, end: i });
+        tokens.push(token('base', '$$', start, i));
       } else {
         i++;
-        tokens.push({ kind: 'here', text: '$', start, end: i });
+        tokens.push(token('here', '$', start, i));
       }
     } else if (isDigit(c) || c === 0x24) {
       i = scanNumber(text, i, tokens);
     } else if (c === 0x27 || c === 0x22 || c === 0x60) {
       const q = scanQuoted(text, i);
       i = q.end;
-      tokens.push(q.terminated
-        ? { kind: 'str', text: text.slice(start, i), start, end: i, bytes: q.bytes }
-        : { kind: 'bad', text: text.slice(start, i), start, end: i, problem: `unterminated string (missing \`${text[start]}')` });
+      const t = token(q.terminated ? 'str' : 'bad', text.slice(start, i), start, i);
+      if (q.terminated) t.bytes = q.bytes;
+      else t.problem = `unterminated string (missing \`${text[start]}')`;
+      tokens.push(t);
     } else {
       const three = text.substr(i, 3), two = text.substr(i, 2);
       const op = THREE_CHAR_OPS.includes(three) ? three : TWO_CHAR_OPS.includes(two) ? two : text[i];
       i += op.length;
-      tokens.push({ kind: 'op', text: op === '<<<' ? '<<' : op, start, end: i });
+      tokens.push(token('op', op === '<<<' ? '<<' : op, start, i));
     }
   }
-  tokens.push({ kind: 'eos', text: '', start: i, end: i });
+  tokens.push(token('eos', '', i, i));
   return tokens;
 }
 
@@ -133,12 +140,17 @@ function scanNumber(text: string, i: number, tokens: Token[]): number {
   if (hasE && !isHex) isFloat = true;
   const body = text.slice(start, i);
   if (isFloat) {
-    tokens.push({ kind: 'float', text: body, start, end: i });
+    tokens.push(token('float', body, start, i));
     return i;
   }
   const parsed = readInteger(body);
-  tokens.push(parsed
-    ? { kind: 'num', text: body, start, end: i, value: parsed.value, overflow: parsed.overflow || undefined }
-    : { kind: 'bad', text: body, start, end: i, problem: `invalid number \`${body}'` });
+  const t = token(parsed ? 'num' : 'bad', body, start, i);
+  if (parsed) {
+    t.value = parsed.value;
+    if (parsed.overflow) t.overflow = true;
+  } else {
+    t.problem = `invalid number \`${body}'`;
+  }
+  tokens.push(t);
   return i;
 }

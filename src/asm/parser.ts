@@ -81,7 +81,7 @@ export interface ParseMessage { severity: 'error' | 'warning'; message: string; 
 
 type WordClass = 'id' | 'insn' | 'data' | 'reserve' | 'prefix' | 'times' | 'segreg' | 'reg' | 'keyword' | 'other';
 
-export const SIZE_BYTES: Record<string, number> = { byte: 1, word: 2, dword: 4, qword: 8, tword: 10, oword: 16, yword: 32, zword: 64 };
+const SIZE_BYTES: Record<string, number> = { byte: 1, word: 2, dword: 4, qword: 8, tword: 10, oword: 16, yword: 32, zword: 64 };
 const SPECIAL_WORDS = new Set(['far', 'near', 'short', 'strict', 'to', 'nosplit', 'rel', 'abs']);
 const DATA_UNITS: Record<string, number> = { db: 1, dw: 2, dd: 4, dq: 8, dt: 10, do: 16, dy: 32, dz: 64 };
 const RESERVE_UNITS: Record<string, number> = { resb: 1, resw: 2, resd: 4, resq: 8, rest: 10, reso: 16, resy: 32, resz: 64 };
@@ -92,9 +92,11 @@ const USER_DIRECTIVES = new Set([
   'section', 'segment', 'bits', 'use16', 'use32', 'org', 'absolute', 'sectalign',
   'global', 'extern', 'static', 'common', 'required', 'cpu', 'default', 'float',
 ]);
-const BRACKET_ONLY_DIRECTIVES = new Set(['warning', 'list', 'map', 'debug', 'pragma']);
 
 class LineFailed extends Error {}
+
+/** A parsed line; statements are never modified once parsed, so lines may share them. */
+export interface ParsedText { statement: Statement; messages: ParseMessage[] }
 
 /** Parses the lines of one assembly, keeping the local-label scope from line to line. */
 export class StatementParser {
@@ -105,9 +107,32 @@ export class StatementParser {
   private symbols = new Set<string>();
   private usesHere = false;
 
+  /** Lines parsed so far that name no local label, by text. */
+  private readonly seen = new Map<string, ParsedText>();
+
   constructor(private readonly vocabulary: Vocabulary) {}
 
-  parse(text: string): { statement: Statement; messages: ParseMessage[] } {
+  /**
+   * Parses one line. A line without `.` names no local label, so its statement does not depend
+   * on the scope: a line seen before (`push ebp`, `ret`) shares that statement, and only its
+   * effect on the scope is redone.
+   */
+  parse(text: string): ParsedText {
+    const shareable = !text.includes('.');
+    if (shareable) {
+      const seen = this.seen.get(text);
+      if (seen !== undefined) {
+        const st = seen.statement;
+        if (st.label !== undefined && st.body.kind !== 'equ') this.scope = st.label.name;
+        return seen;
+      }
+    }
+    const parsed = this.parseText(text);
+    if (shareable) this.seen.set(text, parsed);
+    return parsed;
+  }
+
+  private parseText(text: string): ParsedText {
     this.messages = [];
     this.constant = true;
     this.symbols = new Set();
@@ -167,10 +192,7 @@ export class StatementParser {
   private expression(ts: TokenStream): Expr {
     const e = parseExpression(ts, this.syntax);
     if (e === undefined) throw new LineFailed();
-    if (!isConstant(e)) {
-      this.constant = false;
-      this.references(e);
-    }
+    if (e.op !== 'num' && e.op !== 'reg' && this.references(e)) this.constant = false;
     return e;
   }
 
@@ -408,16 +430,22 @@ export class StatementParser {
     return { pos, size, distance, strict: strict || undefined, expr, mem, colon: colon || undefined };
   }
 
-  /** Notes the symbols and `$`/`$$` an expression uses. */
-  private references(e: Expr): void {
-    switch (e.op) {
-      case 'num': case 'reg': return;
-      case 'sym': this.symbols.add(e.name); return;
-      case 'here': case 'base': this.usesHere = true; return;
-      case 'neg': case 'plus': case 'not': case 'lnot': this.references(e.arg); return;
-      case '?': this.references(e.cond); this.references(e.a); this.references(e.b); return;
-      default: this.references(e.a); this.references(e.b);
+  /** Notes the symbols and `$`/`$$` an expression uses; true when it uses any. */
+  private references(root: Expr): boolean {
+    let found = false;
+    const stack: Expr[] = [root];
+    while (stack.length) {
+      const e = stack.pop()!;
+      switch (e.op) {
+        case 'num': case 'reg': break;
+        case 'sym': this.symbols.add(e.name); found = true; break;
+        case 'here': case 'base': this.usesHere = true; found = true; break;
+        case 'neg': case 'plus': case 'not': case 'lnot': stack.push(e.arg); break;
+        case '?': stack.push(e.cond, e.a, e.b); break;
+        default: stack.push(e.a, e.b);
+      }
     }
+    return found;
   }
 
   /** Size keywords and prefixes written just inside the brackets: `[byte eax+1]`, `[nosplit eax*2]`. */
@@ -484,7 +512,6 @@ export class StatementParser {
       case 'pragma':
         return d({ name: 'ignored' });
       default:
-        if (BRACKET_ONLY_DIRECTIVES.has(name)) return d({ name: 'ignored' });
         this.error(`unrecognized directive [${written}]`, pos);
     }
   }
@@ -581,13 +608,3 @@ function bitsValue(args: string): number | undefined {
   return n === 16 || n === 32 ? n : undefined;
 }
 
-/** Built of numbers and registers only. */
-function isConstant(e: Expr): boolean {
-  switch (e.op) {
-    case 'num': case 'reg': return true;
-    case 'sym': case 'here': case 'base': return false;
-    case 'neg': case 'plus': case 'not': case 'lnot': return isConstant(e.arg);
-    case '?': return isConstant(e.cond) && isConstant(e.a) && isConstant(e.b);
-    default: return isConstant(e.a) && isConstant(e.b);
-  }
-}

@@ -327,14 +327,18 @@ function orderByStart(list: Section[]): Section[] {
   return sorted;
 }
 
-/** The flat file: progbits sections in order, zeros between them, empty sections skipped. */
-export function buildImage(layout: Layout, contents: (s: Section) => Uint8Array): Uint8Array {
+/** The size of the flat file: from the origin to the end of the last non-empty progbits section. */
+export function imageSize(layout: Layout): number {
   let size = 0;
   for (const s of layout.fileOrder) {
-    const n = contents(s).length;
-    if (n > 0) size = Math.max(size, layout.start[s.index] + n - layout.origin);
+    if (s.length > 0) size = Math.max(size, layout.start[s.index] + s.length - layout.origin);
   }
-  const image = new Uint8Array(size);
+  return size;
+}
+
+/** The flat file: progbits sections in order, zeros between them, empty sections skipped. */
+export function buildImage(layout: Layout, contents: (s: Section) => Uint8Array): Uint8Array {
+  const image = new Uint8Array(imageSize(layout));
   for (const s of layout.fileOrder) {
     const bytes = contents(s);
     const at = layout.start[s.index] - layout.origin;

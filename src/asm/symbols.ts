@@ -48,7 +48,8 @@ export class SymbolTable {
     const e = this.entries.get(name);
     if (e === undefined) {
       this.entries.set(name, { name, base, offset, kind, pass: this.pass, statement, pos, changed: ++this.serial, special: special || undefined });
-      this.changes++;
+      // nasm's own symbols are defined before any line of a pass: they cannot move a label.
+      if (!special) this.changes++;
       return 'ok';
     }
     if (e.pass === this.pass) {

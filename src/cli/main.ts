@@ -2,6 +2,7 @@
 import { version } from '../../package.json';
 import { LoadError } from '../loader/multiboot';
 import { asmCommand } from './asmCommand';
+import { compareCommand } from './compareCommand';
 import { dapCommand } from './dapCommand';
 import { runCommand } from './runCommand';
 import { writeAll } from './stdoutSink';
@@ -9,7 +10,7 @@ import { EX_DATAERR, EX_SOFTWARE, EX_USAGE, USAGE, UsageError } from './usage';
 
 function main(args: string[]): number {
   const [command, ...rest] = args;
-  if (command === '--help' || command === '-h' || ((command === 'run' || command === 'asm') && rest.some((a) => a === '--help' || a === '-h'))) {
+  if (command === '--help' || command === '-h' || ((command === 'run' || command === 'asm' || command === 'compare') && rest.some((a) => a === '--help' || a === '-h'))) {
     writeAll(1, Buffer.from(USAGE));
     return 0;
   }
@@ -20,6 +21,7 @@ function main(args: string[]): number {
   if (command === undefined) throw new UsageError('missing command');
   if (command === 'run') return runCommand(rest);
   if (command === 'asm') return asmCommand(rest);
+  if (command === 'compare') return compareCommand(rest);
   if (command === 'dap') return dapCommand(rest);
   throw new UsageError(`unknown command '${command}'`);
 }

@@ -1,9 +1,12 @@
 /** `vtscope run IMAGE`: load a Multiboot kernel (or assemble a .asm one), run it with COM1 on stdout, exit with its status. */
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Machine, type RunResult } from '../machine/machine';
+import type { RunResult } from '../machine/machine';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { formatStats, vmmReport } from '../vmm/report';
+import { createVmm } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
+import { MODE_OPTIONS, parseModeOptions, sourceOf, type ModeOptions } from './modeOptions';
 import { StdoutSink, writeAll } from './stdoutSink';
 import { EX_DATAERR, UsageError } from './usage';
 
@@ -15,6 +18,7 @@ interface RunOptions {
   cmdline?: string;
   defines: Record<string, string>;
   includePaths: string[];
+  vmm: ModeOptions;
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
@@ -31,6 +35,7 @@ export function parseRunArgs(args: string[]): RunOptions {
     cmdline: values.cmdline,
     defines: parseDefines('run', values.define),
     includePaths: values.include ?? [],
+    vmm: parseModeOptions('run', values),
   };
 }
 
@@ -38,8 +43,10 @@ export function parseRunArgs(args: string[]): RunOptions {
 export function runCommand(args: string[]): number {
   const opts = parseRunArgs(args);
   let image: Uint8Array;
+  let source: ((eip: number) => string | undefined) | undefined;
   if (/\.asm$/i.test(opts.image)) {
     const assembled = assembleFile(opts.image, opts, 'run');
+    source = sourceOf(assembled);
     if (assembled.diagnostics.length > 0) writeAll(2, Buffer.from(assembled.diagnostics.map(formatDiagnostic).join('')));
     if (!assembled.ok) return EX_DATAERR;
     image = assembled.binary;
@@ -49,20 +56,23 @@ export function runCommand(args: string[]): number {
   // Opened before the run so a bad path is reported before the guest spends its time.
   const jsonFd = opts.json === undefined ? undefined : openForWriting(opts.json);
 
-  const machine = new Machine({ memoryMiB: opts.memoryMiB });
+  // Cycles are counted when they are reported; a plain native run is the bare machine.
+  const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, costModel: opts.vmm.costModel, accounting: opts.vmm.stats || jsonFd !== undefined });
+  if (source !== undefined) vmm.holes.sourceOf = source;
   const stdout = new StdoutSink(1);
-  machine.onSerialOutput = (byte) => stdout.push(byte);
-  machine.load(image, { cmdline: opts.cmdline, fileName: opts.image });
+  vmm.machine.onSerialOutput = (byte) => stdout.push(byte);
+  vmm.load(image, { cmdline: opts.cmdline, fileName: opts.image });
   let result: RunResult;
   try {
-    result = machine.run({ maxInstructions: opts.maxInstructions });
+    result = vmm.run({ maxInstructions: opts.maxInstructions });
   } finally {
     stdout.flush();
   }
 
+  if (opts.vmm.stats) writeAll(2, Buffer.from(formatStats(vmm)));
   if (jsonFd !== undefined) {
     const { exitCode, haltReason, instructions, eip } = result;
-    writeAll(jsonFd, Buffer.from(JSON.stringify({ exitCode, haltReason, instructions, eip }, null, 2) + '\n'));
+    writeAll(jsonFd, Buffer.from(JSON.stringify({ exitCode, haltReason, instructions, eip, ...vmmReport(vmm) }, null, 2) + '\n'));
     closeSync(jsonFd);
   }
   if (result.haltReason !== 'exit') writeAll(2, Buffer.from(`vtscope: ${result.message}\n`));
@@ -82,6 +92,7 @@ function parseCommandLine(args: string[]) {
         cmdline: { type: 'string' },
         define: { type: 'string', short: 'D', multiple: true },
         include: { type: 'string', short: 'I', multiple: true },
+        ...MODE_OPTIONS,
       },
     });
   } catch (e) {
@@ -93,26 +104,26 @@ function parseCommandLine(args: string[]) {
   }
 }
 
-function wholeNumber(option: string, text: string, min: number, max: number): number {
+export function wholeNumber(option: string, text: string, min: number, max: number, command = 'run'): number {
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(value)) throw new UsageError(`run: ${option} needs a whole number, not '${text}'`);
-  if (value < min || value > max) throw new UsageError(`run: ${option} ${value} is out of range (${min} to ${max})`);
+  if (!Number.isSafeInteger(value)) throw new UsageError(`${command}: ${option} needs a whole number, not '${text}'`);
+  if (value < min || value > max) throw new UsageError(`${command}: ${option} ${value} is out of range (${min} to ${max})`);
   return value;
 }
 
-function readImage(path: string): Uint8Array {
+export function readImage(path: string, command = 'run'): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path));
   } catch (e) {
-    throw new UsageError(`run: cannot read ${path}: ${describeFsError(e)}`);
+    throw new UsageError(`${command}: cannot read ${path}: ${describeFsError(e)}`);
   }
 }
 
-function openForWriting(path: string): number {
+export function openForWriting(path: string, command = 'run'): number {
   try {
     return openSync(path, 'w');
   } catch (e) {
-    throw new UsageError(`run: cannot write --json ${path}: ${describeFsError(e)}`);
+    throw new UsageError(`${command}: cannot write --json ${path}: ${describeFsError(e)}`);
   }
 }
 

@@ -9,12 +9,21 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
+                   [--mode MODE] [--cost-model NAME] [--stats]
+       vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope --help | --version
 
 vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
 fields, an ELF32 executable, or a NASM source, assembled first) into the emulated PC, runs
-it and copies what it sends to COM1 to stdout.
+it and copies what it sends to COM1 to stdout. With --mode it runs the kernel under a VMM:
+native (none, the default), trap (trap-and-emulate in ring 1, shadow page tables) or pv
+(paravirtualized: the kernel calls the VMM with int 0x82, see samples/pv-hello.asm); bt and
+hw are not available yet.
+
+vtscope compare runs IMAGE in every mode that applies (native and trap; pv alone for a
+kernel marked XEN_VER=xen-3.0) and prints, for each, whether the output matched native's,
+the guest instructions, the VMM's events, the emulated cycles and the overhead.
 
 vtscope asm assembles a NASM source into a flat binary exactly as nasm -f bin does, with a
 listing like nasm -l and a JSON map of symbols and instruction addresses. Errors go to
@@ -23,7 +32,11 @@ stderr as FILE:LINE:COLUMN: error: MESSAGE, and exit with status 65.
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
   --max-instructions N    stop after N guest instructions
-  --json FILE             write { exitCode, haltReason, instructions, eip } to FILE
+  --mode MODE             native, trap or pv (bt and hw are not available yet)
+  --cost-model NAME       cycles per event: p4-2006 (default), core-2006, nehalem-ept
+  --stats                 print the VMM's events per reason to stderr (count, cycles, mean)
+  --json FILE             write { exitCode, haltReason, instructions, eip, mode, costModel,
+                          cycles, exits, hypercalls, holes } to FILE
   --cmdline STR           Multiboot command line, after the image name as QEMU passes it
   -D NAME[=VALUE]         for a .asm IMAGE (and asm): %define NAME VALUE before the first line
   -I DIR                  for a .asm IMAGE (and asm): search DIR for %include and incbin files
@@ -34,6 +47,7 @@ Exit status of run:
   4              triple fault
   6              the instruction budget ran out
   8              the guest reset the machine
+  10             the VMM stopped the guest (e.g. a privileged instruction under pv)
   64             usage error
   65             the image cannot be loaded, or the source has errors
 `;

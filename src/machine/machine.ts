@@ -68,6 +68,12 @@ export class Machine implements CpuBus {
   readonly cmos: Cmos;
   /** Called with every byte the guest transmits on COM1. */
   onSerialOutput: (byte: number) => void = () => {};
+  /**
+   * Called when the CPU stops for a VM exit to a hypervisor written in TypeScript (src/vmm/hw),
+   * before the end of the run is looked for, so the exit it handles (an OUT to isa-debug-exit,
+   * a triple fault) ends the run as it would on bare metal.
+   */
+  onVmExit: (() => void) | undefined = undefined;
 
   /** Virtual time spent halted, on top of the instruction count. */
   private idleNs = 0;
@@ -179,6 +185,7 @@ export class Machine implements CpuBus {
     const before = cpu.icount;
     const steps = Math.max(1, Math.min(budget, SLICE, untilEvent));
     runCpu(cpu, steps);
+    if (cpu.stopReason === StopReason.VmExit) this.onVmExit?.();
     this.syncDevices();
     // A whole slice of exception deliveries without one instruction completing: the guest is
     // stuck (an exception handler that faults itself) and would spin forever.
@@ -202,6 +209,23 @@ export class Machine implements CpuBus {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Waits as a hypervisor waits for a halted virtual CPU (src/vmm/hw): virtual time skips from
+   * one device event to the next until the PIC has an interrupt for the CPU. False when none
+   * comes within MAX_IDLE_NS (or no device event is due at all): the CPU sleeps for good.
+   */
+  idleUntilInterrupt(): boolean {
+    this.syncDevices();
+    const start = this.nowNs();
+    while (!this.pic.intrPending()) {
+      const next = this.nextDeviceEventNs();
+      if (next === Infinity || next - start > MAX_IDLE_NS) return false;
+      this.idleNs += Math.max(1, next - this.nowNs());
+      this.syncDevices();
+    }
+    return true;
   }
 
   private finish(reason: HaltReason): RunResult {

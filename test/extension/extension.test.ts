@@ -2,7 +2,7 @@
 // registers matches package.json, its debug adapter descriptor starts a working adapter, and
 // the status bar and views follow the debug sessions and the adapter's custom events.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +10,17 @@ import { MODES } from '../../src/debug/launchConfig';
 import { host, type DebugSessionStub, Uri, type TreeItem } from './vscodeStub';
 
 vi.mock('vscode', () => import('./vscodeStub'));
+
+/** The language clients the extension made: the real library needs a real editor. */
+const clients = vi.hoisted(() => [] as { args: unknown[]; started: boolean }[]);
+vi.mock('vscode-languageclient/node', () => ({
+  TransportKind: { stdio: 0, ipc: 1 },
+  LanguageClient: class {
+    private readonly record: { args: unknown[]; started: boolean };
+    constructor(...args: unknown[]) { this.record = { args, started: false }; clients.push(this.record); }
+    start(): Promise<void> { this.record.started = true; return Promise.resolve(); }
+  },
+}));
 
 const { activate } = await import('../../src/extension/extension');
 const { RUN_COMMANDS } = await import('../../src/extension/commands');
@@ -34,10 +45,10 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(extensionPath, { recursive: true, force: true }));
 
-async function activated(): Promise<void> {
+async function activated(folder = extensionPath): Promise<void> {
   host.reset();
   const subscriptions: { dispose(): void }[] = [];
-  await activate({ subscriptions, asAbsolutePath: (p: string) => join(extensionPath, p) } as never);
+  await activate({ subscriptions, asAbsolutePath: (p: string) => join(folder, p) } as never);
 }
 
 function session(mode: string, id = 's1'): DebugSessionStub {
@@ -54,7 +65,7 @@ function view(id: string) {
 }
 
 describe('activation', () => {
-  beforeEach(activated);
+  beforeEach(() => activated());
 
   it('registers every command package.json contributes, and no other', () => {
     expect([...host.commands.keys()].sort()).toEqual(manifest.contributes.commands.map((c) => c.command).sort());
@@ -70,13 +81,33 @@ describe('activation', () => {
     expect(host.log).toContainEqual({ level: 'warn', text: expect.stringMatching(/language server not started: .*dist\/lsp\.js is not in this build/) });
   });
 
+  it('starts the language server dist/lsp.js over stdio for nasm documents when the build has it', async () => {
+    const withServer = mkdtempSync(join(tmpdir(), 'vtscope-ext-'));
+    try {
+      mkdirSync(join(withServer, 'dist'));
+      writeFileSync(join(withServer, 'dist', 'lsp.js'), '');
+      clients.length = 0;
+      await activated(withServer);
+      const server = join(withServer, 'dist', 'lsp.js');
+      expect(clients).toHaveLength(1);
+      expect(clients[0].started).toBe(true);
+      const [id, , serverOptions, clientOptions] = clients[0].args as [string, string, { run: unknown }, { documentSelector: unknown }];
+      expect(id).toBe('vtscope');
+      expect(serverOptions.run).toEqual({ module: server, transport: 0 });
+      expect(clientOptions.documentSelector).toEqual([{ language: 'nasm' }]);
+      expect(host.log).toContainEqual({ level: 'info', text: `language server started: ${server}` });
+    } finally {
+      rmSync(withServer, { recursive: true, force: true });
+    }
+  });
+
   it('registers configuration providers for new launch.json files and for the Run and Debug drop-down', () => {
     expect(host.configurationProviders.map((p) => [p.type, p.trigger])).toEqual([['vtscope', 1], ['vtscope', 2]]);
   });
 });
 
 describe('the debug adapter descriptor', () => {
-  beforeEach(activated);
+  beforeEach(() => activated());
 
   it('runs the bundled `vtscope dap` with the extension host\'s Node, and that adapter runs a guest', async () => {
     const d = host.adapterFactories.get('vtscope')!.createDebugAdapterDescriptor() as { command: string; args: string[]; options?: { env?: Record<string, string> } };
@@ -105,7 +136,7 @@ describe('the debug adapter descriptor', () => {
       const json = JSON.stringify({ seq: seq++, type: 'request', command, arguments: args });
       adapter.stdin.write(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
     };
-    send('initialize', { adapterID: 'vtscope', linesStartAt1: true, columnsStartAt1: true });
+    send('initialize', { adapterID: 'vtscope', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
     send('launch', { program: resolve('samples/hello.asm') });
     send('configurationDone', {});
     try {
@@ -121,7 +152,7 @@ describe('the debug adapter descriptor', () => {
 });
 
 describe('configuration provider', () => {
-  beforeEach(activated);
+  beforeEach(() => activated());
   const provider = () => host.configurationProviders.find((p) => p.trigger === 1)!.provider;
 
   it('fills in the program from the active editor and the mode from the settings (F5 without launch.json)', () => {
@@ -139,7 +170,7 @@ describe('configuration provider', () => {
 });
 
 describe('commands', () => {
-  beforeEach(activated);
+  beforeEach(() => activated());
 
   it('run the active guest in a mode without debugging', async () => {
     host.activeTextEditor = { document: { uri: Uri.file('/ws/boot.asm'), languageId: 'nasm', fileName: '/ws/boot.asm' } };
@@ -168,7 +199,7 @@ describe('commands', () => {
 });
 
 describe('status bar and views', () => {
-  beforeEach(activated);
+  beforeEach(() => activated());
 
   it('show the mode while a session runs, and nothing after', async () => {
     const item = host.statusBarItems[0];
@@ -202,7 +233,7 @@ describe('status bar and views', () => {
     const [totals, newest, older] = await v.children() as unknown[];
     expect(v.item(newest)).toMatchObject({
       label: '#1233 CPUID (10)',
-      description: '@2,466,000 · 0x00101215 k.asm:41 · port 0x3f8 out size 1 · 2,400 cyc',
+      description: '@2,466,000 · 0x001004e1 k.asm:41 · port 0x3f8 out size 1 · 2,400 cyc',
       command: { command: 'vscode.open', arguments: [Uri.file('/ws/k.asm'), { selection: { startLine: 40, startCharacter: 0, endLine: 40, endCharacter: 0 } }] },
     });
     expect(v.item(older).label).toBe('#1232 IO_INSTRUCTION (30)');

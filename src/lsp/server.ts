@@ -1,0 +1,198 @@
+/**
+ * The language server for guest assembly sources (language id `nasm`) over an LSP
+ * connection: diagnostics from the built-in assembler as the user types (debounced), hovers,
+ * navigation, symbols, completion, folding, hypercall inlay hints, and code lenses from a
+ * provider when one is plugged in. It runs in plain Node; nothing here needs VS Code.
+ *
+ * Initialization options: `{ includePaths?: string[], defines?: Record<string, string>,
+ * debounceMs?: number }` (include paths and defines as for `vtscope asm -I/-D`).
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  type Connection, DidChangeWatchedFilesNotification, type InitializeParams, type InitializeResult,
+  ResponseError, TextDocuments, TextDocumentSyncKind,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { completion } from './completion';
+import { hover } from './hover';
+import { inlayHints } from './inlayHints';
+import { type LensProvider, lensSites } from './lens';
+import { definition, prepareRename, references, rename } from './navigation';
+import { documentSymbols, foldingRanges, workspaceSymbols } from './outline';
+import { type FileSystem, nodeFileSystem } from './project';
+import { LanguageService } from './service';
+
+const DEFAULT_DEBOUNCE_MS = 150;
+
+export interface ServerOptions {
+  fs?: FileSystem;
+  lensProvider?: LensProvider;
+}
+
+export interface InitializationOptions {
+  includePaths?: string[];
+  defines?: Record<string, string>;
+  debounceMs?: number;
+}
+
+export interface LanguageServer {
+  /** Undefined until the client has sent `initialize`. */
+  readonly service: LanguageService | undefined;
+  /** Asks the client to fetch code lenses again (after new exit-log counts). */
+  refreshLenses(): void;
+}
+
+export function uriToPath(uri: string): string {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+}
+
+export function startServer(connection: Connection, options: ServerOptions = {}): LanguageServer {
+  const documents = new TextDocuments(TextDocument);
+  const uris = new Map<string, string>();
+  const published = new Set<string>();
+  let service: LanguageService | undefined;
+  let debounceMs = DEFAULT_DEBOUNCE_MS;
+  let timer: NodeJS.Timeout | undefined;
+  let canRefreshHints = false;
+  let canRefreshLenses = false;
+  let canWatchFiles = false;
+
+  const uriOf = (path: string): string => uris.get(path) ?? (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) ? pathToFileURL(path).href : path);
+
+  /** Runs a request handler; an unexpected failure is logged and answered with `fallback`. */
+  const guard = <T>(what: string, fallback: T, f: (s: LanguageService) => T): T => {
+    if (service === undefined) return fallback;
+    try {
+      return f(service);
+    } catch (e) {
+      if (e instanceof ResponseError) throw e;
+      connection.console.error(`${what} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      return fallback;
+    }
+  };
+
+  const analyze = (): void => {
+    timer = undefined;
+    guard('assembly', undefined, (s) => {
+      const report = s.analyze();
+      for (const [path, diagnostics] of report.diagnostics) {
+        void connection.sendDiagnostics({ uri: uriOf(path), diagnostics });
+        published.add(path);
+      }
+      for (const path of [...published]) {
+        if (report.diagnostics.has(path)) continue;
+        void connection.sendDiagnostics({ uri: uriOf(path), diagnostics: [] });
+        published.delete(path);
+      }
+      if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
+      if (canRefreshLenses && options.lensProvider) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+    });
+  };
+
+  const schedule = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(analyze, debounceMs);
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    if (typeof init.debounceMs === 'number' && init.debounceMs >= 0) debounceMs = init.debounceMs;
+    service = new LanguageService({
+      fs: options.fs ?? nodeFileSystem,
+      includePaths: Array.isArray(init.includePaths) ? init.includePaths.filter((p) => typeof p === 'string') : [],
+      defines: init.defines,
+      uriOf,
+    });
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    service.project.scan(folders.filter((u) => u.startsWith('file:')).map(uriToPath));
+    const caps = params.capabilities;
+    canRefreshHints = caps.workspace?.inlayHint?.refreshSupport === true;
+    canRefreshLenses = caps.workspace?.codeLens?.refreshSupport === true;
+    canWatchFiles = caps.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        definitionProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        completionProvider: { triggerCharacters: ['.', '%'] },
+        foldingRangeProvider: true,
+        inlayHintProvider: true,
+        codeLensProvider: options.lensProvider ? { resolveProvider: false } : undefined,
+      },
+      serverInfo: { name: 'vtscope-nasm' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (canWatchFiles) {
+      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*.{asm,nasm,inc,mac}' }] });
+    }
+  });
+
+  const track = (doc: TextDocument): void => {
+    if (service === undefined) return;
+    const path = uriToPath(doc.uri);
+    uris.set(path, doc.uri);
+    service.project.setOpen(path, doc.getText());
+    schedule();
+  };
+  documents.onDidOpen((e) => track(e.document));
+  documents.onDidChangeContent((e) => track(e.document));
+  documents.onDidClose((e) => {
+    const path = uriToPath(e.document.uri);
+    service?.project.close(path);
+    uris.delete(path);
+    schedule();
+  });
+  connection.onDidChangeWatchedFiles((p) => {
+    for (const c of p.changes) service?.project.diskChanged(uriToPath(c.uri));
+    schedule();
+  });
+
+  const at = (p: { textDocument: { uri: string }; position: { line: number; character: number } }) =>
+    [uriToPath(p.textDocument.uri), p.position.line, p.position.character] as const;
+
+  connection.onHover((p) => guard('hover', null, (s) => hover(s, ...at(p)) ?? null));
+  connection.onDefinition((p) => guard('definition', [], (s) => definition(s, ...at(p))));
+  connection.onReferences((p) => guard('references', [], (s) => references(s, ...at(p), p.context.includeDeclaration)));
+  connection.onPrepareRename((p) => guard('prepareRename', null, (s) => prepareRename(s, ...at(p)) ?? null));
+  connection.onRenameRequest((p) => guard('rename', null, (s) => rename(s, ...at(p), p.newName)));
+  connection.onCompletion((p) => guard('completion', [], (s) => completion(s, ...at(p))));
+  connection.onDocumentSymbol((p) => guard('documentSymbol', [], (s) => {
+    const path = uriToPath(p.textDocument.uri);
+    const index = s.index(path);
+    const table = s.symbols(path);
+    return index ? documentSymbols(index, (n) => table.macro(n) !== undefined) : [];
+  }));
+  connection.onWorkspaceSymbol((p) => guard('workspaceSymbol', [], (s) => workspaceSymbols(s, p.query)));
+  connection.onFoldingRanges((p) => guard('foldingRange', [], (s) => {
+    const index = s.index(uriToPath(p.textDocument.uri));
+    return index ? foldingRanges(index) : [];
+  }));
+  connection.languages.inlayHint.on((p) => guard('inlayHint', [], (s) => inlayHints(s.hypercallSites(uriToPath(p.textDocument.uri)), p.range)));
+  connection.onCodeLens(async (p) => {
+    const provider = options.lensProvider;
+    const sites = guard('codeLens', undefined, (s) => {
+      const path = uriToPath(p.textDocument.uri);
+      const index = s.index(path);
+      return index ? lensSites(index, s.hypercallSites(path)) : undefined;
+    });
+    if (provider === undefined || sites === undefined) return [];
+    try {
+      return await provider.lenses(p.textDocument.uri, sites);
+    } catch (e) {
+      connection.console.error(`codeLens provider failed: ${e instanceof Error ? e.message : String(e)}`);
+      return [];
+    }
+  });
+
+  documents.listen(connection);
+  return {
+    get service() { return service; },
+    refreshLenses: () => { if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined); },
+  };
+}

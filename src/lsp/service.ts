@@ -1,0 +1,118 @@
+/**
+ * The language server's state, apart from the protocol: the project's files and indexes, the
+ * last assembly of each root, and per file the symbol table and hypercall sites, each rebuilt
+ * only when something it depends on changed.
+ */
+import type { Diagnostic } from 'vscode-languageserver';
+import type { AssembleOptions, SymbolInfo } from '../asm';
+import { type AssemblyRun, assembleRoot } from './assembly';
+import { dedupe, hypercallDiagnostic, toLspDiagnostic } from './diagnostics';
+import { findHypercallSites, type HypercallSite } from './hypercallSites';
+import { type FileSystem, Project } from './project';
+import type { FileIndex } from './sourceIndex';
+import { SymbolTable } from './symbolTable';
+
+export interface ServiceOptions {
+  fs: FileSystem;
+  includePaths?: string[];
+  defines?: Record<string, string>;
+  /** The URI to report for a file path. */
+  uriOf: (path: string) => string;
+}
+
+export interface AnalysisReport {
+  /** Diagnostics of every file an open document's assembly touches. */
+  diagnostics: Map<string, Diagnostic[]>;
+  runs: AssemblyRun[];
+}
+
+interface Cached<T> { keys: readonly unknown[]; value: T }
+
+function sameKeys(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export class LanguageService {
+  readonly project: Project;
+  private readonly runs = new Map<string, AssemblyRun>();
+  private readonly tables = new Map<string, Cached<SymbolTable>>();
+  private readonly sites = new Map<string, Cached<HypercallSite[]>>();
+
+  constructor(readonly options: ServiceOptions) {
+    this.project = new Project(options.fs, { includePaths: options.includePaths ?? [] });
+  }
+
+  get assembleOptions(): AssembleOptions {
+    return { includePaths: this.options.includePaths, defines: this.options.defines };
+  }
+
+  uriOf(path: string): string {
+    return this.options.uriOf(path);
+  }
+
+  index(path: string): FileIndex | undefined {
+    return this.project.index(path);
+  }
+
+  /** The last assemblies that include `path`. */
+  runsFor(path: string): AssemblyRun[] {
+    return this.project.roots(path).map((r) => this.runs.get(r)).filter((r): r is AssemblyRun => r !== undefined && r.inputs.has(path));
+  }
+
+  /** The names visible in `path`, with the values of its last assemblies. */
+  symbols(path: string): SymbolTable {
+    const files = this.project.scopeFiles(path).map((p) => this.project.index(p)).filter((i): i is FileIndex => i !== undefined);
+    const runs = this.runsFor(path);
+    const keys = [...files, ...runs.map((r) => r.result)];
+    const cached = this.tables.get(path);
+    if (cached && sameKeys(cached.keys, keys)) return cached.value;
+    const assembled: SymbolInfo[] = runs.flatMap((r) => r.result.symbols);
+    const table = new SymbolTable(files, assembled);
+    this.tables.set(path, { keys, value: table });
+    return table;
+  }
+
+  hypercallSites(path: string): HypercallSite[] {
+    const index = this.project.index(path);
+    if (index === undefined) return [];
+    const table = this.symbols(path);
+    const keys = [index, table];
+    const cached = this.sites.get(path);
+    if (cached && sameKeys(cached.keys, keys)) return cached.value;
+    const value = findHypercallSites(index, table);
+    this.sites.set(path, { keys, value });
+    return value;
+  }
+
+  /** Assembles the roots of the open documents (reusing runs whose inputs did not change). */
+  analyze(): AnalysisReport {
+    const roots = new Set<string>();
+    for (const p of this.project.openFiles()) for (const r of this.project.roots(p)) roots.add(r);
+    const runs: AssemblyRun[] = [];
+    for (const root of roots) {
+      const run = assembleRoot(this.project, root, this.assembleOptions, this.runs.get(root));
+      this.runs.set(root, run);
+      runs.push(run);
+    }
+    for (const root of [...this.runs.keys()]) if (!roots.has(root)) this.runs.delete(root);
+
+    const files = new Set<string>(this.project.openFiles());
+    for (const run of runs) for (const [path, code] of run.inputs) if (code !== undefined) files.add(path);
+    const diagnostics = new Map<string, Diagnostic[]>();
+    for (const f of files) diagnostics.set(f, []);
+    for (const run of runs) {
+      for (const d of run.result.diagnostics) {
+        const list = diagnostics.get(d.location.file);
+        if (list) list.push(toLspDiagnostic(d, this.project.index(d.location.file), (p) => this.uriOf(p)));
+      }
+    }
+    for (const [f, list] of diagnostics) {
+      for (const site of this.hypercallSites(f)) {
+        const d = hypercallDiagnostic(site);
+        if (d) list.push(d);
+      }
+      diagnostics.set(f, dedupe(list));
+    }
+    return { diagnostics, runs };
+  }
+}

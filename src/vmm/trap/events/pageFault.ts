@@ -1,0 +1,96 @@
+/**
+ * #PF from the deprivileged guest, which runs on shadow page tables. The VMM walks the
+ * guest's own page tables for the address:
+ * - the guest's tables do not allow the access: the fault is the guest's, reflected with the
+ *   guest's error code and CR2 ("reflect #PF");
+ * - they allow it and it writes a page the shadows follow (a guest page directory or page
+ *   table): the VMM carries the instruction out with the page writable for it alone, then
+ *   drops the shadow entries built from what changed ("PTE write");
+ * - otherwise the shadow lacked the entry, or had it read-only until the guest's dirty bit
+ *   is set: the VMM fills it and the instruction runs again ("shadow #PF", a hidden fault).
+ */
+import { CpuFault, PF } from '../../../cpu/exceptions';
+import { EventKind } from '../../../cpu/interrupts';
+import { hex8, type Qualifier } from '../../exitLog';
+import { GuestFault, VmmStop, walkGuest, Walk } from '../../guestMemory';
+import type { TrapMonitor } from '../trapMonitor';
+
+const PF_W = 2, PF_U = 4;
+const PTE_RW = 2, PTE_D = 0x40;
+/** Nested faults while a PTE write is carried out (a write spanning two followed pages would loop). */
+const MAX_NESTING = 4;
+
+const walk = new Walk();
+let nesting = 0;
+
+const shadowFill: Qualifier = (lin, access, guest, shadow) =>
+  `linear ${hex8(lin)} ${(access & 1) !== 0 ? 'write' : 'read'} from CPL ${(access & 2) !== 0 ? 3 : 1}: guest entry ${hex8(guest)}, shadow PTE ${hex8(shadow)}`;
+const pteWrite: Qualifier = (page, lin, changed, dropped) =>
+  `guest page table ${hex8(page)} written through linear ${hex8(lin)}: ${changed} entr${changed === 1 ? 'y' : 'ies'} changed, ${dropped} shadow entr${dropped === 1 ? 'y' : 'ies'} dropped`;
+
+export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number): void {
+  const cpu = t.cpu;
+  const lin = cpu.cr2;
+  const write = (errorCode & PF_W) !== 0, user = (errorCode & PF_U) !== 0;
+  try {
+    walkGuest(cpu, t.vcpu, lin, write, user, true, walk);
+  } catch (f) {
+    if (!(f instanceof GuestFault)) throw f;
+    t.vcpu.cr2 = lin;
+    t.reflect(PF, EventKind.Exception, f.errorCode, true, cpu.eipStart);
+    return;
+  }
+  if (write && t.shadow.follows(walk.phys)) {
+    emulatePteWrite(t, lin);
+    return;
+  }
+  const spte = t.shadow.fill(lin, walk, write);
+  const c = t.vmm.costs.events;
+  t.vmm.event(t.reason('shadow #PF', 'page fault', shadowFill), c.shadowPageFault.cycles,
+    lin >>> 0, (write ? 1 : 0) | (user ? 2 : 0), walk.pteAddr >= 0 ? walk.pte >>> 0 : walk.pde >>> 0, spte >>> 0);
+}
+
+function emulatePteWrite(t: TrapMonitor, lin: number): void {
+  const cpu = t.cpu;
+  const page = (walk.phys & ~0xfff) >>> 0;
+  const insn = t.decodeGuest();
+  t.shadow.fill(lin, walk, false);
+  const at = t.shadow.shadowEntry(lin);
+  const entry = t.memory.read32(at);
+  const before = cpu.ram32.slice(page >>> 2, (page >>> 2) + 1024);
+  const start = cpu.eipStart;
+  t.memory.write32(at, entry | PTE_RW | PTE_D);
+  cpu.tlb.invalidate(lin >>> 12);
+  cpu.eip = cpu.code32 ? (start + insn.len) | 0 : (start + insn.len) & 0xffff;
+  try {
+    insn.exec(cpu, insn);
+  } catch (e) {
+    if (!(e instanceof CpuFault)) throw e;
+    t.memory.write32(at, entry);
+    cpu.tlb.invalidate(lin >>> 12);
+    cpu.eip = start;
+    const { vector, errorCode, hasErrorCode } = e;
+    if (nesting >= MAX_NESTING) throw new VmmStop(`a write to the guest page table at ${hex8(page)} keeps faulting`);
+    nesting++;
+    try {
+      t.intercept(cpu, vector, EventKind.Exception, errorCode, hasErrorCode);
+    } finally {
+      nesting--;
+    }
+    return;
+  }
+  t.memory.write32(at, entry);
+  cpu.tlb.invalidate(lin >>> 12);
+  t.vmm.accounting.retire(insn);
+  cpu.leaveBlock = true;
+  let changed = 0, dropped = 0;
+  const base = page >>> 2;
+  for (let k = 0; k < 1024; k++) {
+    if (before[k] !== cpu.ram32[base + k]) {
+      changed++;
+      dropped += t.shadow.guestEntryChanged(page >>> 12, k);
+    }
+  }
+  const c = t.vmm.costs.events;
+  t.vmm.event(t.reason('PTE write', 'page fault', pteWrite), c.pteWrite.cycles, page, lin >>> 0, changed, dropped);
+}
