@@ -5,7 +5,7 @@
  */
 import { AR_P, AR_S, AR_UNUSABLE, type Cpu } from './cpu';
 import { GP, NP, SS_FAULT } from './exceptions';
-import { CS, SS } from './registers';
+import { CS, DS, ES, FS, GS, SS } from './registers';
 
 /** The last descriptor read by `readDescriptor` (two dwords), so reading allocates nothing. */
 export const desc = { lo: 0, hi: 0, addr: 0 };
@@ -103,8 +103,10 @@ export function loadCodeSegmentReal(cpu: Cpu, sel: number): void {
 }
 
 /** After a privilege change to `cpl`, DS/ES/FS/GS that the new level may not use become null (SDM Vol. 3A, 5.8.6 / IRET). */
+const DATA_SEGMENTS = [ES, DS, FS, GS] as const;
+
 export function nullInaccessibleSegments(cpu: Cpu): void {
-  for (const seg of [0, 3, 4, 5]) {
+  for (const seg of DATA_SEGMENTS) {
     const ar = cpu.segAR[seg];
     if ((ar & AR_UNUSABLE) !== 0) continue;
     const isCode = (ar & 8) !== 0;
