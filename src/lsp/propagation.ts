@@ -81,6 +81,8 @@ export interface Visit {
 }
 
 const MAX_MACRO_DEPTH = 8;
+/** Macro body lines one walk may expand, so that macros calling macros stay cheap. */
+const MAX_EXPANDED_LINES = 20_000;
 
 function operandText(line: string, o: Operand | undefined): string {
   return o === undefined ? '' : line.slice(o.start, o.end).trim();
@@ -249,6 +251,7 @@ function macroArguments(line: string, call: Statement, def: SymbolDef): string[]
 /** Walks lines [from, to) of a file in order, calling `visit` before every instruction. */
 export function walk(index: FileIndex, env: Environment, visit: (v: Visit) => void, from = 0, to = index.lines.length): void {
   const defines = new Map<string, Token[]>();
+  let expansionBudget = MAX_EXPANDED_LINES;
   let state: RegisterState = new Map();
   let stack: (Value | undefined)[] = [];
   const reset = (): void => { state = new Map(); stack = []; };
@@ -279,9 +282,11 @@ export function walk(index: FileIndex, env: Environment, visit: (v: Visit) => vo
     if (callsMacro) {
       const name = st.op?.name ?? st.definition?.word.text ?? '';
       const m = depth < MAX_MACRO_DEPTH ? env.macro(name) : undefined;
-      if (m === undefined || m.def.macro === undefined) { reset(); return; }
+      const body = m?.def.macro;
+      if (m === undefined || body === undefined || expansionBudget < body.bodyEnd - body.bodyStart) { reset(); return; }
+      expansionBudget -= body.bodyEnd - body.bodyStart;
       const args = macroArguments(text, st, m.def);
-      for (let l = m.def.macro.bodyStart; l < m.def.macro.bodyEnd; l++) {
+      for (let l = body.bodyStart; l < body.bodyEnd; l++) {
         const expanded = substitute(m.index.lines[l], args);
         run(parseStatement(expanded), expanded, line, parent, depth + 1, via ?? st);
       }

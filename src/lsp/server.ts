@@ -59,6 +59,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const uriOf = (path: string): string => uris.get(path) ?? (path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) ? pathToFileURL(path).href : path);
 
+  /** Logs to the client; a connection already closed has no one to tell. */
+  const log = (message: string): void => {
+    try { connection.console.error(message); } catch { /* closed */ }
+  };
+
   /** Runs a request handler; an unexpected failure is logged and answered with `fallback`. */
   const guard = <T>(what: string, fallback: T, f: (s: LanguageService) => T): T => {
     if (service === undefined) return fallback;
@@ -66,7 +71,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return f(service);
     } catch (e) {
       if (e instanceof ResponseError) throw e;
-      connection.console.error(`${what} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      log(`${what} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       return fallback;
     }
   };
@@ -93,6 +98,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(analyze, debounceMs);
   };
+  connection.onShutdown(() => { if (timer !== undefined) clearTimeout(timer); timer = undefined; });
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const init = (params.initializationOptions ?? {}) as InitializationOptions;
@@ -185,7 +191,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     try {
       return await provider.lenses(p.textDocument.uri, sites);
     } catch (e) {
-      connection.console.error(`codeLens provider failed: ${e instanceof Error ? e.message : String(e)}`);
+      log(`codeLens provider failed: ${e instanceof Error ? e.message : String(e)}`);
       return [];
     }
   });

@@ -127,7 +127,7 @@ function collectSymbols(index: FileIndex): void {
     const def = st.definition;
     if (def && !(inBody && def.kind === 'label')) {
       const written = def.word.text;
-      const local = isLocalName(written);
+      const local = (def.kind === 'label' || def.kind === 'equ') && isLocalName(written);
       if (def.kind === 'label' && !local && !inBody && !written.startsWith('..')) parent = written;
       const sym: SymbolDef = {
         name: def.kind === 'label' || def.kind === 'equ' ? resolveName(written, local ? index.parents[line] : parent) : written,

@@ -4,7 +4,7 @@
  * wait has a bound, and `stop` ends everything that was started.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -97,6 +97,8 @@ export class CodeServer {
   async open(folder: string): Promise<Page> {
     this.browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS, headless: true, timeout: 60_000 });
     const page = await this.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // The workbench's console, for the post-mortem of a failed run.
+    page.on('console', (m) => appendFileSync(join(this.dir, 'browser-console.log'), `${m.type()}: ${m.text()}\n`));
     page.setDefaultTimeout(30_000);
     await page.goto(`http://127.0.0.1:${this.port}/?folder=${encodeURIComponent(folder)}`, { timeout: 60_000 });
     await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60_000 });

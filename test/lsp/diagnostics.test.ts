@@ -20,7 +20,7 @@ const ERRORS = [
 ].join('\n');
 
 let client: Client | undefined;
-afterEach(() => { client?.dispose(); client = undefined; });
+afterEach(async () => { await client?.dispose(); client = undefined; });
 
 const summary = (list: Diagnostic[]) =>
   list.map((d) => `${d.range.start.line}:${d.range.start.character}-${d.range.end.character} ${d.severity === DiagnosticSeverity.Error ? 'E' : 'W'} ${d.message}`);

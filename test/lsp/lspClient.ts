@@ -13,7 +13,7 @@ import {
   type Diagnostic, DidChangeTextDocumentNotification, DidCloseTextDocumentNotification, DidOpenTextDocumentNotification,
   DocumentSymbolRequest, type DocumentSymbol, FoldingRangeRequest, type FoldingRange, HoverRequest, type Hover,
   InitializedNotification, InitializeRequest, InlayHintRequest, type InlayHint, type Location, type MarkupContent,
-  PrepareRenameRequest, type ProtocolConnection, PublishDiagnosticsNotification, ReferencesRequest, RenameRequest,
+  PrepareRenameRequest, type ProtocolConnection, ShutdownRequest, PublishDiagnosticsNotification, ReferencesRequest, RenameRequest,
   StreamMessageReader, StreamMessageWriter, type SymbolInformation, type WorkspaceEdit, WorkspaceSymbolRequest,
 } from 'vscode-languageserver/node';
 import { type LanguageServer, startServer } from '../../src/lsp/server';
@@ -44,7 +44,8 @@ export interface Client {
   completion(name: string, line: number, character: number): Promise<CompletionItem[]>;
   folding(name: string): Promise<FoldingRange[]>;
   inlayHints(name: string): Promise<InlayHint[]>;
-  dispose(): void;
+  /** Shuts the server down (no pending analysis) and removes the folder. */
+  dispose(): Promise<void>;
 }
 
 /** Starts a server on a fresh temporary workspace folder holding `files`. */
@@ -129,7 +130,8 @@ export async function startClient(files: Record<string, string> = {}, initializa
     inlayHints: async (name) => (await connection.sendRequest(InlayHintRequest.type, {
       textDocument: { uri: uri(name) }, range: { start: { line: 0, character: 0 }, end: { line: 1_000_000, character: 0 } },
     })) ?? [],
-    dispose() {
+    async dispose() {
+      await connection.sendRequest(ShutdownRequest.type);
       connection.dispose();
       serverConnection.dispose();
       rmSync(dir, { recursive: true, force: true });

@@ -20,16 +20,18 @@ beforeAll(() => {
   gdt = addressOf(holes.listing, /^gdt:/);
 });
 
-const hex8 = (v: number) => `0x${v.toString(16).padStart(8, '0')}`;
+const hex8 = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+/** As the kernel prints: upper-case digits. */
+const HEX8 = (v: number) => `0x${(v >>> 0).toString(16).toUpperCase().padStart(8, '0')}`;
 
 describe('holes.asm under trap (Robin and Irvine 2000; Popek and Goldberg theorem 1 fails on IA-32)', () => {
   it('runs to the end with native\'s exit status but sees the VMM in all four checks', () => {
     expect(trap.result.exitCode).toBe(native.result.exitCode);
     expect(native.serial).toContain('holes: 0 of 4 checks see a VMM\n');
     expect(trap.serial).toContain('POPF of an image with IF = 1, then IF = 0\n');
-    expect(trap.serial).toContain(`SGDT: GDTR base ${hex8(VMM_LINEAR_BASE + 0x1000).toUpperCase().replace('0X', '0x')} limit 0xFFFF`);
+    expect(trap.serial).toContain(`SGDT: GDTR base ${HEX8(VMM_LINEAR_BASE + 0x1000)} limit 0xFFFF (we loaded ${HEX8(gdt)})\n`);
     // SMSW into a 32-bit register stores all of CR0 on P6 and later: the VMM's PG and WP show.
-    expect(trap.serial).toContain(`SMSW: ${hex8(CR0_PG | CR0_WP | CR0_ET | CR0_PE).toUpperCase().replace('0X', '0x')}, MOV from CR0: 0x00000011\n`);
+    expect(trap.serial).toContain(`SMSW: ${HEX8(CR0_PG | CR0_WP | CR0_ET | CR0_PE)}, MOV from CR0: 0x00000011\n`);
     expect(trap.serial).toContain('PUSH CS: 0x0009 (RPL 1)\n');
     expect(trap.serial).toContain('holes: 4 of 4 checks see a VMM\n');
   });

@@ -51,13 +51,20 @@ bss_end:
 
 /**
  * Address of the listing line whose source matches `source` (a regular expression on the
- * text after the bytes); the listing's offsets are from `org` LOAD_ADDR.
+ * source text); a label alone on its line takes the address of the next line with bytes. The
+ * listing's offsets are from `org` LOAD_ADDR.
  */
 export function addressOf(listing: string, source: RegExp): number {
   const hits: number[] = [];
+  let label = false;
   for (const line of listing.split('\n')) {
     const m = /^\s*\d+\s+([0-9A-F]{8})\s+[0-9A-F[\]()]+\s+(.*)$/.exec(line);
-    if (m !== null && source.test(m[2])) hits.push(LOAD_ADDR + Number.parseInt(m[1], 16));
+    if (m !== null) {
+      if (label || source.test(m[2])) hits.push(LOAD_ADDR + Number.parseInt(m[1], 16));
+      label = false;
+    } else if (source.test(line.replace(/^\s*\d+\s+/, ''))) {
+      label = true;
+    }
   }
   if (hits.length !== 1) throw new Error(`${hits.length} listing lines match ${source}`);
   return hits[0];

@@ -1,0 +1,71 @@
+/**
+ * Identity extended page tables for the guest's RAM (SDM Vol. 3C, 28.2): guest-physical
+ * address = host-physical address for every RAM page the guest was told of, read, write and
+ * execute, write-back. Whatever is not RAM stays out: the device holes inside RAM (the legacy
+ * VGA and BIOS window the machine marks as device memory), everything above the guest's RAM
+ * (the VMM's own memory among it) and the MMIO region under 4 GiB. A guest access there is an
+ * EPT violation, and the VMM emulates it against the machine's devices.
+ *
+ * 2-MiB pages map the stretches that are RAM throughout; a 2-MiB region with a hole, or at
+ * the end of RAM, gets a page table of 4-KiB pages. The tables live in VMM memory.
+ */
+import type { Machine } from '../../machine/machine';
+import type { VmmMemory } from '../vmmMemory';
+
+const PAGE = 4096;
+const LARGE = 2 * 1024 * 1024;
+const PAGES_PER_LARGE = LARGE / PAGE;
+
+/** EPT entry bits (fact sheet, "Formats"): R, W, X, memory type 5:3, large page 7. */
+const EPT_RWX = 7;
+const EPT_LARGE = 1 << 7;
+const MEMTYPE_WB = 6;
+const LEAF = EPT_RWX | (MEMTYPE_WB << 3);
+
+/** EPTP: write-back (2:0), walk length 4 - 1 (5:3), no accessed/dirty flags (6). */
+const EPTP_WB_4_LEVELS = MEMTYPE_WB | (3 << 3);
+
+export interface IdentityEpt {
+  /** The value for the EPT_POINTER field. */
+  pointer: number;
+  /** Pages of VMM memory the tables take. */
+  pages: number;
+}
+
+export function buildIdentityEpt(machine: Machine, mem: VmmMemory): IdentityEpt {
+  let pages = 0;
+  const allocate = (): number => {
+    const p = mem.allocate();
+    if (p === undefined) throw new Error('the VMM ran out of its memory building the EPT tables');
+    pages++;
+    return p;
+  };
+  const ramPages = machine.guestRamBytes / PAGE;
+  const isRam = (page: number): boolean => page < ramPages && machine.mmioPages[page] === 0;
+
+  const pml4 = allocate();
+  const pdpt = allocate();
+  mem.write32(pml4, pdpt | EPT_RWX);
+  // One page directory per GiB that holds RAM (PDPT entries 0-3 cover the 32-bit space).
+  for (let gib = 0; gib * 512 * LARGE < machine.guestRamBytes; gib++) {
+    const pd = allocate();
+    mem.write32(pdpt + gib * 8, pd | EPT_RWX);
+    for (let k = 0; k < 512; k++) {
+      const first = (gib * 512 + k) * PAGES_PER_LARGE;
+      if (first >= ramPages) break;
+      let whole = true;
+      for (let p = first; p < first + PAGES_PER_LARGE && whole; p++) whole = isRam(p);
+      if (whole) {
+        mem.write32(pd + k * 8, (first * PAGE) | LEAF | EPT_LARGE);
+        continue;
+      }
+      const pt = allocate();
+      mem.write32(pd + k * 8, pt | EPT_RWX);
+      for (let j = 0; j < PAGES_PER_LARGE; j++) {
+        const page = first + j;
+        if (isRam(page)) mem.write32(pt + j * 8, (page * PAGE) | LEAF);
+      }
+    }
+  }
+  return { pointer: pml4 | EPTP_WB_4_LEVELS, pages };
+}
