@@ -12,6 +12,7 @@ export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N
                    [--mode MODE] [--cost-model NAME] [--stats]
        vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
+       vtscope dap [--port N]
        vtscope --help | --version
 
 vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
@@ -28,6 +29,9 @@ the guest instructions, the VMM's events, the emulated cycles and the overhead.
 vtscope asm assembles a NASM source into a flat binary exactly as nasm -f bin does, with a
 listing like nasm -l and a JSON map of symbols and instruction addresses. Errors go to
 stderr as FILE:LINE:COLUMN: error: MESSAGE, and exit with status 65.
+
+vtscope dap serves the Debug Adapter Protocol on stdin/stdout (the way VS Code starts it),
+or with --port N on 127.0.0.1 port N (0 picks a free port and prints it on stderr).
 
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
