@@ -5,22 +5,26 @@
 import { basename } from 'node:path';
 import type { AssembleResult } from '../asm';
 import { COST_PRESETS, DEFAULT_COST_PRESET, findCostPreset } from '../vmm/costModel';
+import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { MODE_NAMES, type ModeName } from '../vmm/vmm';
 import { UsageError } from './usage';
 
 /** The modes that run today; DESIGN.md's `bt` and `hw` come later. */
-export const AVAILABLE_MODES: readonly ModeName[] = ['native', 'trap', 'pv'];
+export const AVAILABLE_MODES: readonly ModeName[] = ['native', 'trap', 'pv', 'hw'];
 
 export const MODE_OPTIONS = {
   mode: { type: 'string' },
   'cost-model': { type: 'string' },
   stats: { type: 'boolean' },
+  'mem-virt': { type: 'string' },
 } as const;
 
 export interface ModeOptions {
   mode: ModeName;
   costModel: string;
   stats: boolean;
+  /** How `hw` virtualizes memory. */
+  memVirt: MemVirtName;
 }
 
 export function parseMode(command: string, text: string): ModeName {
@@ -40,11 +44,23 @@ export function parseCostModel(command: string, text: string | undefined): strin
   return name;
 }
 
-export function parseModeOptions(command: string, values: { mode?: string; 'cost-model'?: string; stats?: boolean }): ModeOptions {
+/** `--mem-virt ept|shadow`, which only `hw` has (EPT by default). */
+export function parseMemVirt(command: string, mode: ModeName, text: string | undefined): MemVirtName {
+  if (text === undefined) return 'ept';
+  const memVirt = MEM_VIRT_NAMES.find((m) => m === text);
+  if (memVirt === undefined) throw new UsageError(`${command}: --mem-virt must be one of ${MEM_VIRT_NAMES.join(', ')}, not '${text}'`);
+  if (mode !== 'hw') throw new UsageError(`${command}: --mem-virt applies to --mode hw only`);
+  return memVirt;
+}
+
+export function parseModeOptions(command: string,
+  values: { mode?: string; 'cost-model'?: string; stats?: boolean; 'mem-virt'?: string }): ModeOptions {
+  const mode = values.mode === undefined ? 'native' : parseMode(command, values.mode);
   return {
-    mode: values.mode === undefined ? 'native' : parseMode(command, values.mode),
+    mode,
     costModel: parseCostModel(command, values['cost-model']),
     stats: values.stats ?? false,
+    memVirt: parseMemVirt(command, mode, values['mem-virt']),
   };
 }
 

@@ -57,7 +57,7 @@ export function runCommand(args: string[]): number {
   const jsonFd = opts.json === undefined ? undefined : openForWriting(opts.json);
 
   // Cycles are counted when they are reported; a plain native run is the bare machine.
-  const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, costModel: opts.vmm.costModel, accounting: opts.vmm.stats || jsonFd !== undefined });
+  const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, costModel: opts.vmm.costModel, memVirt: opts.vmm.memVirt, accounting: opts.vmm.stats || jsonFd !== undefined });
   if (source !== undefined) vmm.holes.sourceOf = source;
   const stdout = new StdoutSink(1);
   vmm.machine.onSerialOutput = (byte) => stdout.push(byte);

@@ -9,7 +9,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
-                   [--mode MODE] [--cost-model NAME] [--stats]
+                   [--mode MODE] [--mem-virt ept|shadow] [--cost-model NAME] [--stats]
        vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope dap [--port N]
@@ -18,9 +18,10 @@ export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N
 vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
 fields, an ELF32 executable, or a NASM source, assembled first) into the emulated PC, runs
 it and copies what it sends to COM1 to stdout. With --mode it runs the kernel under a VMM:
-native (none, the default), trap (trap-and-emulate in ring 1, shadow page tables) or pv
-(paravirtualized: the kernel calls the VMM with int 0x82, see samples/pv-hello.asm); bt and
-hw are not available yet.
+native (none, the default), trap (trap-and-emulate in ring 1, shadow page tables), pv
+(paravirtualized: the kernel calls the VMM with int 0x82, see samples/pv-hello.asm) or hw
+(VMX non-root operation of the emulated VT-x, memory through EPT or shadow page tables);
+bt is not available yet.
 
 vtscope compare runs IMAGE in every mode that applies (native and trap; pv alone for a
 kernel marked XEN_VER=xen-3.0) and prints, for each, whether the output matched native's,
@@ -36,7 +37,8 @@ or with --port N on 127.0.0.1 port N (0 picks a free port and prints it on stder
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
   --max-instructions N    stop after N guest instructions
-  --mode MODE             native, trap or pv (bt and hw are not available yet)
+  --mode MODE             native, trap, pv or hw (bt is not available yet)
+  --mem-virt ept|shadow   how hw virtualizes memory: EPT (default) or shadow page tables
   --cost-model NAME       cycles per event: p4-2006 (default), core-2006, nehalem-ept
   --stats                 print the VMM's events per reason to stderr (count, cycles, mean)
   --json FILE             write { exitCode, haltReason, instructions, eip, mode, costModel,

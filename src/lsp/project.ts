@@ -46,6 +46,11 @@ export const nodeFileSystem: FileSystem = {
   },
 };
 
+/** A name written in `from` (`%include`, `incbin`), as the assembler resolves it: next to `from`. */
+export function resolveIncludePath(from: string, name: string): string {
+  return isAbsolute(name) ? name : resolve(dirname(from), name);
+}
+
 /** Names of guest assembly sources and headers. */
 export const SOURCE_FILE = /\.(?:asm|nasm|inc|mac)$/i;
 const MAX_SCANNED_FILES = 2000;
@@ -102,14 +107,6 @@ export class Project {
     return this.disk.get(path);
   }
 
-  /** Reads a file afresh for the assembler (open documents excepted). */
-  readForAssembly(path: string): string | undefined {
-    if (this.open.has(path)) return this.open.get(path);
-    const t = this.fs.readFile(path);
-    this.disk.set(path, t);
-    return t;
-  }
-
   index(path: string): FileIndex | undefined {
     const text = this.text(path);
     if (text === undefined) return undefined;
@@ -127,13 +124,8 @@ export class Project {
 
   /** Where `%include "name"` in `from` finds its file: next to `from`, then on the include paths. */
   resolveInclude(from: string, name: string): string | undefined {
-    const candidates = [this.resolvePath(from, name), ...this.options.includePaths.map((d) => join(d, name))];
+    const candidates = [resolveIncludePath(from, name), ...this.options.includePaths.map((d) => join(d, name))];
     return candidates.find((p) => this.text(p) !== undefined);
-  }
-
-  /** The assembler's view of a name written in `from`. */
-  resolvePath(from: string, name: string): string {
-    return isAbsolute(name) ? name : resolve(dirname(from), name);
   }
 
   /** The files `path` includes, resolved. */

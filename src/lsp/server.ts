@@ -13,6 +13,7 @@ import {
   ResponseError, TextDocuments, TextDocumentSyncKind,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { AssemblerBackend } from './assembly';
 import { completion } from './completion';
 import { hover } from './hover';
 import { inlayHints } from './inlayHints';
@@ -20,12 +21,14 @@ import { type LensProvider, lensSites } from './lens';
 import { definition, prepareRename, references, rename } from './navigation';
 import { documentSymbols, foldingRanges, workspaceSymbols } from './outline';
 import { type FileSystem, nodeFileSystem } from './project';
-import { LanguageService } from './service';
+import { type AnalysisReport, LanguageService } from './service';
 
 const DEFAULT_DEBOUNCE_MS = 150;
 
 export interface ServerOptions {
   fs?: FileSystem;
+  /** Where assemblies run (default: in the server's thread). */
+  assembler?: AssemblerBackend;
   lensProvider?: LensProvider;
 }
 
@@ -76,29 +79,46 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   };
 
+  const publish = (report: AnalysisReport): void => {
+    for (const [path, diagnostics] of report.diagnostics) {
+      void connection.sendDiagnostics({ uri: uriOf(path), diagnostics });
+      published.add(path);
+    }
+    for (const path of [...published]) {
+      if (report.diagnostics.has(path)) continue;
+      void connection.sendDiagnostics({ uri: uriOf(path), diagnostics: [] });
+      published.delete(path);
+    }
+    if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
+    if (canRefreshLenses && options.lensProvider) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
+  };
+
+  /** Analyses run one after the other; an edit cancels the one under way and schedules the next. */
+  let analyses: Promise<void> = Promise.resolve();
   const analyze = (): void => {
     timer = undefined;
-    guard('assembly', undefined, (s) => {
-      const report = s.analyze();
-      for (const [path, diagnostics] of report.diagnostics) {
-        void connection.sendDiagnostics({ uri: uriOf(path), diagnostics });
-        published.add(path);
+    const s = service;
+    if (s === undefined) return;
+    analyses = analyses.then(async () => {
+      try {
+        const report = await s.analyze();
+        if (report) publish(report);
+      } catch (e) {
+        log(`assembly failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       }
-      for (const path of [...published]) {
-        if (report.diagnostics.has(path)) continue;
-        void connection.sendDiagnostics({ uri: uriOf(path), diagnostics: [] });
-        published.delete(path);
-      }
-      if (canRefreshHints) void connection.languages.inlayHint.refresh().catch(() => undefined);
-      if (canRefreshLenses && options.lensProvider) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
     });
   };
 
   const schedule = (): void => {
     if (timer !== undefined) clearTimeout(timer);
+    service?.cancel();
     timer = setTimeout(analyze, debounceMs);
   };
-  connection.onShutdown(() => { if (timer !== undefined) clearTimeout(timer); timer = undefined; });
+  connection.onShutdown(() => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    service?.dispose();
+  });
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     const init = (params.initializationOptions ?? {}) as InitializationOptions;
@@ -108,6 +128,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       includePaths: Array.isArray(init.includePaths) ? init.includePaths.filter((p) => typeof p === 'string') : [],
       defines: init.defines,
       uriOf,
+      assembler: options.assembler,
     });
     const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     service.project.scan(folders.filter((u) => u.startsWith('file:')).map(uriToPath));

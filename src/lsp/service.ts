@@ -5,10 +5,12 @@
  */
 import type { Diagnostic } from 'vscode-languageserver';
 import type { AssembleOptions, SymbolInfo } from '../asm';
-import { type AssemblyRun, assembleRoot } from './assembly';
+import {
+  type AssemblerBackend, type AssemblyRun, Cancelled, inProcessAssembler, openCode, recordRun, upToDate,
+} from './assembly';
 import { dedupe, hypercallDiagnostic, toLspDiagnostic } from './diagnostics';
 import { findHypercallSites, type HypercallSite } from './hypercallSites';
-import { type FileSystem, Project } from './project';
+import { type FileSystem, Project, resolveIncludePath } from './project';
 import type { FileIndex } from './sourceIndex';
 import { SymbolTable } from './symbolTable';
 
@@ -18,6 +20,8 @@ export interface ServiceOptions {
   defines?: Record<string, string>;
   /** The URI to report for a file path. */
   uriOf: (path: string) => string;
+  /** Where assemblies run (default: in this thread). */
+  assembler?: AssemblerBackend;
 }
 
 export interface AnalysisReport {
@@ -38,8 +42,11 @@ export class LanguageService {
   private readonly tables = new Map<string, Cached<SymbolTable>>();
   private readonly sites = new Map<string, Cached<HypercallSite[]>>();
 
+  private readonly assembler: AssemblerBackend;
+
   constructor(readonly options: ServiceOptions) {
     this.project = new Project(options.fs, { includePaths: options.includePaths ?? [] });
+    this.assembler = options.assembler ?? inProcessAssembler(options.fs, resolveIncludePath);
   }
 
   get assembleOptions(): AssembleOptions {
@@ -63,10 +70,10 @@ export class LanguageService {
   symbols(path: string): SymbolTable {
     const files = this.project.scopeFiles(path).map((p) => this.project.index(p)).filter((i): i is FileIndex => i !== undefined);
     const runs = this.runsFor(path);
-    const keys = [...files, ...runs.map((r) => r.result)];
+    const keys = [...files, ...runs.map((r) => r.outcome)];
     const cached = this.tables.get(path);
     if (cached && sameKeys(cached.keys, keys)) return cached.value;
-    const assembled: SymbolInfo[] = runs.flatMap((r) => r.result.symbols);
+    const assembled: SymbolInfo[] = runs.flatMap((r) => r.outcome.symbols);
     const table = new SymbolTable(files, assembled);
     this.tables.set(path, { keys, value: table });
     return table;
@@ -84,24 +91,60 @@ export class LanguageService {
     return value;
   }
 
-  /** Assembles the roots of the open documents (reusing runs whose inputs did not change). */
-  analyze(): AnalysisReport {
+  /** Gives up the assembly under way: its analysis resolves to undefined. */
+  cancel(): void {
+    this.assembler.cancel();
+  }
+
+  dispose(): void {
+    this.assembler.dispose();
+  }
+
+  /** The open documents' texts, which win over the disk in an assembly. */
+  private overrides(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const p of this.project.openFiles()) out[p] = this.project.text(p) ?? '';
+    return out;
+  }
+
+  /**
+   * Assembles the roots of the open documents (reusing runs whose inputs did not change) and
+   * gathers the diagnostics of every file they touch; undefined if cancelled meanwhile.
+   */
+  async analyze(): Promise<AnalysisReport | undefined> {
     const roots = new Set<string>();
     for (const p of this.project.openFiles()) for (const r of this.project.roots(p)) roots.add(r);
     const runs: AssemblyRun[] = [];
     for (const root of roots) {
-      const run = assembleRoot(this.project, root, this.assembleOptions, this.runs.get(root));
-      this.runs.set(root, run);
-      runs.push(run);
+      const previous = this.runs.get(root);
+      if (previous !== undefined && upToDate(this.project, previous)) {
+        const reused = { ...previous, reused: true };
+        this.runs.set(root, reused);
+        runs.push(reused);
+        continue;
+      }
+      const code = openCode(this.project);
+      try {
+        const outcome = await this.assembler.assemble({ root, options: this.assembleOptions, overrides: this.overrides() });
+        const run = recordRun(this.project, root, outcome, code);
+        this.runs.set(root, run);
+        runs.push(run);
+      } catch (e) {
+        if (e instanceof Cancelled) return undefined;
+        throw e;
+      }
     }
     for (const root of [...this.runs.keys()]) if (!roots.has(root)) this.runs.delete(root);
+    return { diagnostics: this.diagnostics(runs), runs };
+  }
 
+  private diagnostics(runs: AssemblyRun[]): Map<string, Diagnostic[]> {
     const files = new Set<string>(this.project.openFiles());
     for (const run of runs) for (const [path, code] of run.inputs) if (code !== undefined) files.add(path);
     const diagnostics = new Map<string, Diagnostic[]>();
     for (const f of files) diagnostics.set(f, []);
     for (const run of runs) {
-      for (const d of run.result.diagnostics) {
+      for (const d of run.outcome.diagnostics) {
         const list = diagnostics.get(d.location.file);
         if (list) list.push(toLspDiagnostic(d, this.project.index(d.location.file), (p) => this.uriOf(p)));
       }
@@ -113,6 +156,6 @@ export class LanguageService {
       }
       diagnostics.set(f, dedupe(list));
     }
-    return { diagnostics, runs };
+    return diagnostics;
   }
 }

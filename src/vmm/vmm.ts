@@ -16,6 +16,8 @@ import { DEFAULT_COST_PRESET, findCostPreset, COST_PRESETS, type CostPreset } fr
 import { ExitLog, hex8, type Reason } from './exitLog';
 import { VmmStop } from './guestMemory';
 import { HoleLog } from './holeLog';
+import { HwMonitor } from './hw/hwMonitor';
+import type { MemVirtName } from './hw/memoryVirtualization';
 import { NativeMonitor } from './native';
 import { PvMonitor } from './pv/pvMonitor';
 import { TrapMonitor } from './trap/trapMonitor';
@@ -45,6 +47,8 @@ export interface VmmOptions {
    * instruction-cost table (default true). Without it native runs exactly as a bare Machine.
    */
   accounting?: boolean;
+  /** How `hw` virtualizes memory: EPT (default) or shadow page tables. */
+  memVirt?: MemVirtName;
 }
 
 export interface VmmRunResult extends RunResult {
@@ -55,11 +59,12 @@ export interface VmmRunResult extends RunResult {
 }
 
 /** The modes that exist so far; `bt` and `hw` are described in DESIGN.md and come later. */
-function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean): ModeMonitor | undefined {
+function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean, memVirt: MemVirtName): ModeMonitor | undefined {
   switch (mode) {
     case 'native': return accounting ? new NativeMonitor(vmm) : undefined;
     case 'trap': return new TrapMonitor(vmm);
     case 'pv': return new PvMonitor(vmm);
+    case 'hw': return new HwMonitor(vmm, memVirt);
     default: throw new VmmConfigError(`mode ${mode} is not available yet (the modes that run are native, trap and pv)`);
   }
 }
@@ -88,7 +93,7 @@ export class Vmm {
     this.log = new ExitLog(mode);
     this.accounting = new Accounting(this.cpu);
     this.memory = deprivileged ? new VmmMemory(this.machine) : undefined;
-    this.monitor = monitorFor(mode, this, opts.accounting ?? true);
+    this.monitor = monitorFor(mode, this, opts.accounting ?? true, opts.memVirt ?? 'ept');
   }
 
   /** Loads a Multiboot image as the loader would, then lets the mode take the guest over. */

@@ -14,6 +14,27 @@ import { CodeServer, missingTools } from './codeServer';
 const missing = missingTools();
 if (missing !== undefined) console.warn(`vscode.e2e: skipped: ${missing}`);
 
+/**
+ * Presses F5 until a session starts. Until the extension host has registered the debug
+ * types, VS Code binds F5 to opening the Run and Debug view (already open here), so an early
+ * press does nothing; once a session is starting, the debug toolbar shows and F5 is not
+ * pressed again (in a stopped session it would mean Continue).
+ */
+async function startDebugging(page: Page): Promise<void> {
+  const toolbar = page.locator('.debug-toolbar');
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await page.keyboard.press('F5');
+    try {
+      await toolbar.waitFor({ state: 'visible', timeout: 5_000 });
+      return;
+    } catch {
+      // F5 came before the debuggers were registered.
+    }
+  }
+  throw new Error('F5 started no debug session within 60 s');
+}
+
 describe.skipIf(missing !== undefined)(`the extension in code-server${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   const work = mkdtempSync(join(tmpdir(), 'vtscope-e2e-'));
   const workspace = join(work, 'hello');
@@ -62,13 +83,11 @@ describe.skipIf(missing !== undefined)(`the extension in code-server${missing ==
       const toolbar = page.locator('.debug-toolbar');
       await page.locator('.explorer-folders-view').getByText('hello.asm').click();
       await page.locator('.part.editor .view-lines').getByText('the smallest useful kernel').waitFor();
-      // F5 does nothing until the workbench knows the debuggers: wait for the Run and Debug
-      // drop-down to list the launch.json entry and this extension's debugger.
       await page.keyboard.press('Control+Shift+D');
       const configurations = page.locator('.start-debug-action-item select option');
       await configurations.getByText('vtscope: x86 kernel...').waitFor({ state: 'attached', timeout: 60_000 });
       expect(await configurations.allInnerTexts()).toContain('hello');
-      await page.keyboard.press('F5');
+      await startDebugging(page);
 
       // Stopped on the entry point: the session's status bar item, the debug toolbar, and
       // the registers a Multiboot loader leaves (EAX = 0x2BADB002).

@@ -2,7 +2,7 @@
 // registers matches package.json, its debug adapter descriptor starts a working adapter, and
 // the status bar and views follow the debug sessions and the adapter's custom events.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -38,6 +38,7 @@ const cli = resolve('dist/cli.js');
 let extensionPath: string;
 
 beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is not built: run npm run build first`);
   extensionPath = mkdtempSync(join(tmpdir(), 'vtscope-ext-'));
   mkdirSync(join(extensionPath, 'dist'));
   symlinkSync(cli, join(extensionPath, 'dist', 'cli.js'));

@@ -9,8 +9,14 @@
  * 2-MiB pages map the stretches that are RAM throughout; a 2-MiB region with a hole, or at
  * the end of RAM, gets a page table of 4-KiB pages. The tables live in VMM memory.
  */
+import { CR0_NE, CR4_VMXE } from '../../cpu/registers';
+import { PROC2_ENABLE_EPT, PROC2_UNRESTRICTED_GUEST, VMCS } from '../../cpu/vmx/index';
 import type { Machine } from '../../machine/machine';
+import type { GuestControl } from '../guestMemory';
 import type { VmmMemory } from '../vmmMemory';
+import type { MemoryVirtualization } from './memoryVirtualization';
+import type { PagingControls } from './vmcsSetup';
+import type { Vcpu } from './vcpu';
 
 const PAGE = 4096;
 const LARGE = 2 * 1024 * 1024;
@@ -68,4 +74,41 @@ export function buildIdentityEpt(machine: Machine, mem: VmmMemory): IdentityEpt 
     }
   }
   return { pointer: pml4 | EPTP_WB_4_LEVELS, pages };
+}
+
+/**
+ * Memory through EPT: the guest's paging is its own, on the processor's control registers,
+ * with the unrestricted guest so it may run with paging off, as the loader leaves it. The VMM
+ * owns only what VMX fixes: CR0.NE and CR4.VMXE, which the guest sees as it set them.
+ */
+export class EptPaging implements MemoryVirtualization {
+  readonly name = 'ept';
+  readonly controls: PagingControls;
+  readonly shadow = undefined;
+  private readonly ctl: GuestControl = { cr0: 0, cr3: 0, cr4: 0 };
+
+  constructor(machine: Machine, mem: VmmMemory) {
+    const ept = buildIdentityEpt(machine, mem);
+    this.controls = {
+      proc: 0,
+      proc2: PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
+      exceptionBitmap: 0,
+      cr0Mask: CR0_NE,
+      cr4Mask: CR4_VMXE,
+      realCr0: (v) => v | CR0_NE,
+      realCr4: (v) => v | CR4_VMXE,
+      realCr3: (v) => v,
+      eptPointer: ept.pointer,
+    };
+  }
+
+  /** The processor's own: the guest's paging is real under EPT. */
+  guestControl(vcpu: Vcpu): GuestControl {
+    this.ctl.cr0 = vcpu.read(VMCS.GUEST_CR0);
+    this.ctl.cr3 = vcpu.read(VMCS.GUEST_CR3);
+    this.ctl.cr4 = vcpu.read(VMCS.GUEST_CR4);
+    return this.ctl;
+  }
+
+  controlRegistersChanged(): void { /* the processor walks the guest's tables itself */ }
 }

@@ -31,11 +31,12 @@ export class Vcpu {
 
   /**
    * The instruction that exited was emulated: it retires (it counts as a guest instruction,
-   * as on bare metal), RIP moves past it, and the STI or MOV SS shadow it sat in is over
+   * as on bare metal), RIP moves past it (`length` bytes: exits that report no instruction
+   * length leave it to the VMM's own decoding), and the STI or MOV SS shadow it sat in is over
    * (KVM's skip_emulated_instruction).
    */
-  skipInstruction(): void {
-    this.write(VMCS.GUEST_RIP, (this.rip + this.read(VMCS.EXIT_INSTR_LEN)) | 0);
+  skipInstruction(length = this.read(VMCS.EXIT_INSTR_LEN)): void {
+    this.write(VMCS.GUEST_RIP, (this.rip + length) | 0);
     const blocking = this.read(VMCS.GUEST_INTERRUPTIBILITY);
     if ((blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) !== 0) {
       this.write(VMCS.GUEST_INTERRUPTIBILITY, blocking & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));
