@@ -38,7 +38,5 @@ export function registerCommands(context: vscode.ExtensionContext): void {
       notYet('Show VMCS', 'the debug adapter does not run guests in hw mode yet, so there is no VMCS to show.')),
     vscode.commands.registerCommand('vtscope.breakOnExitReason',
       notYet('Break on VM Exit Reason', 'the debug adapter does not run guests in hw mode yet, so no VM exit can stop them.')),
-    vscode.commands.registerCommand('vtscope.compareModes',
-      notYet('Compare Modes', 'the `vtscope compare` command that runs a guest in every mode is not part of this version.')),
   );
 }

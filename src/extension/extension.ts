@@ -1,10 +1,12 @@
 /**
  * The vtscope extension: the `vtscope` debugger, the NASM language client, the palette
- * commands, the VM Exits and Virtualization Holes views and the status bar item.
+ * commands (mode comparison among them), the VM Exits and Virtualization Holes views and
+ * the status bar item.
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands } from './commands';
+import { registerCompareModes } from './compareModes';
 import { registerDebugger } from './debugger';
 import { registerExitViews } from './exitViews';
 import { startLanguageClient } from './languageClient';
@@ -19,6 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(log, tracker);
   registerDebugger(context);
   registerCommands(context);
+  registerCompareModes(context);
   registerExitViews(context, tracker);
   registerStatusBar(context, tracker);
   client = await startLanguageClient(context, log);

@@ -43,6 +43,8 @@ export interface LanguageServer {
   readonly service: LanguageService | undefined;
   /** Asks the client to fetch code lenses again (after new exit-log counts). */
   refreshLenses(): void;
+  /** Resolves once no analysis is scheduled or running. */
+  settled(): Promise<void>;
 }
 
 export function uriToPath(uri: string): string {
@@ -52,7 +54,8 @@ export function uriToPath(uri: string): string {
 export function startServer(connection: Connection, options: ServerOptions = {}): LanguageServer {
   const documents = new TextDocuments(TextDocument);
   const uris = new Map<string, string>();
-  const published = new Set<string>();
+  /** What was last sent for each file, as JSON. */
+  const published = new Map<string, string>();
   let service: LanguageService | undefined;
   let debounceMs = DEFAULT_DEBOUNCE_MS;
   let timer: NodeJS.Timeout | undefined;
@@ -79,12 +82,15 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     }
   };
 
+  /** Sends the diagnostics of files whose list changed (and empty lists for files no longer analysed). */
   const publish = (report: AnalysisReport): void => {
     for (const [path, diagnostics] of report.diagnostics) {
+      const json = JSON.stringify(diagnostics);
+      if (published.get(path) === json) continue;
       void connection.sendDiagnostics({ uri: uriOf(path), diagnostics });
-      published.add(path);
+      published.set(path, json);
     }
-    for (const path of [...published]) {
+    for (const path of [...published.keys()]) {
       if (report.diagnostics.has(path)) continue;
       void connection.sendDiagnostics({ uri: uriOf(path), diagnostics: [] });
       published.delete(path);
@@ -221,5 +227,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   return {
     get service() { return service; },
     refreshLenses: () => { if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined); },
+    async settled() {
+      for (;;) {
+        if (timer !== undefined) { await new Promise((r) => setTimeout(r, debounceMs)); continue; }
+        const current = analyses;
+        await current;
+        if (current === analyses && timer === undefined) return;
+      }
+    },
   };
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MODES } from '../../src/debug/launchConfig';
-import { host, type DebugSessionStub, Uri, type TreeItem } from './vscodeStub';
+import { editorOn, host, type DebugSessionStub, Uri, type TreeItem } from './vscodeStub';
 
 vi.mock('vscode', () => import('./vscodeStub'));
 
@@ -157,7 +157,7 @@ describe('configuration provider', () => {
   const provider = () => host.configurationProviders.find((p) => p.trigger === 1)!.provider;
 
   it('fills in the program from the active editor and the mode from the settings (F5 without launch.json)', () => {
-    host.activeTextEditor = { document: { uri: Uri.file('/ws/boot.asm'), languageId: 'nasm', fileName: '/ws/boot.asm' } };
+    host.activeTextEditor = editorOn('/ws/boot.asm');
     host.settings['vtscope.defaultMode'] = 'pv';
     host.settings['vtscope.costModel'] = 'core-2006';
     const c = provider().resolveDebugConfiguration(undefined as never, {} as never);
@@ -174,7 +174,7 @@ describe('commands', () => {
   beforeEach(() => activated());
 
   it('run the active guest in a mode without debugging', async () => {
-    host.activeTextEditor = { document: { uri: Uri.file('/ws/boot.asm'), languageId: 'nasm', fileName: '/ws/boot.asm' } };
+    host.activeTextEditor = editorOn('/ws/boot.asm');
     await host.commands.get('vtscope.run.trap')!();
     expect(host.started).toEqual([{
       folder: undefined,
@@ -190,12 +190,38 @@ describe('commands', () => {
   });
 
   it('say honestly what is not available yet', async () => {
-    for (const command of ['vtscope.showVmcs', 'vtscope.breakOnExitReason', 'vtscope.compareModes']) await host.commands.get(command)!();
+    for (const command of ['vtscope.showVmcs', 'vtscope.breakOnExitReason']) await host.commands.get(command)!();
     expect(host.messages.map((m) => m.text)).toEqual([
       expect.stringMatching(/^vtscope: Show VMCS is not available yet: /),
       expect.stringMatching(/^vtscope: Break on VM Exit Reason is not available yet: /),
-      expect.stringMatching(/^vtscope: Compare Modes is not available yet: /),
     ]);
+  });
+
+  it('compare the modes on the active guest with the bundled `vtscope compare` and the cost model setting', async () => {
+    const sample = resolve('samples/hello.asm');
+    host.activeTextEditor = editorOn(sample);
+    host.settings['vtscope.costModel'] = 'core-2006';
+    await host.commands.get('vtscope.compareModes')!();
+    expect(host.progress).toEqual([`vtscope: comparing the modes on ${sample}`]);
+    expect(host.messages).toEqual([]);
+    const table = host.outputs.get('vtscope: Mode Comparison')!.split('\n');
+    expect(table[0]).toBe(`${sample} (cost model core-2006)`);
+    // Native is the baseline: its own output, and an overhead of exactly 1 by definition.
+    expect(table.find((l) => l.startsWith('native '))).toMatch(/^native\s+yes\s+\d+\s+0\s+\d+\s+1\.00x/);
+    expect(table.filter((l) => /^(native|trap|bt|pv|hw) /.test(l)).map((l) => l.split(/\s+/)[0])).toEqual([...MODES]);
+  });
+
+  it('report a guest that does not assemble with the assembler\'s message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vtscope-ext-'));
+    try {
+      const bad = join(dir, 'bad.asm');
+      writeFileSync(bad, 'bits 32\n  mov eax,\n');
+      host.activeTextEditor = editorOn(bad);
+      await host.commands.get('vtscope.compareModes')!();
+      expect(host.messages).toEqual([{ severity: 'error', text: expect.stringMatching(new RegExp(`^vtscope compare failed: ${bad}:2:\\d+: error: `)) }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,11 +1,13 @@
 // package.json's debugger and settings contributions against the code that interprets them:
-// the adapter's launch parser, the loader's RAM bounds, the VMM's cost presets and exit ring.
+// the adapter's launch parser, the loader's RAM bounds, the VMM's cost presets, memory
+// virtualizations and exit ring.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MODES } from '../../src/debug/launchConfig';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../../src/loader/multiboot';
 import { COST_PRESETS, DEFAULT_COST_PRESET } from '../../src/vmm/costModel';
 import { RING_CAPACITY } from '../../src/vmm/exitLog';
+import { MEM_VIRT_NAMES } from '../../src/vmm/hw/memoryVirtualization';
 
 interface Schema { type: string; enum?: string[]; default?: unknown; minimum?: number; maximum?: number }
 interface Manifest {
@@ -47,6 +49,11 @@ describe('the vtscope debugger contribution', () => {
     expect(launch.costModel.enum).toEqual(names);
     expect(settings['vtscope.costModel'].enum).toEqual(names);
     expect(settings['vtscope.costModel'].default).toBe(DEFAULT_COST_PRESET);
+  });
+
+  it('offers the memory virtualizations of the hw VMM, and auto in the setting', () => {
+    expect(launch.memVirt.enum).toEqual([...MEM_VIRT_NAMES]);
+    expect(settings['vtscope.memoryVirtualization'].enum).toEqual(['auto', ...MEM_VIRT_NAMES]);
   });
 
   it('keeps as many exit records as the VMM ring by default', () => {

@@ -46,6 +46,7 @@ export class MarkdownString {
   constructor(readonly value: string) {}
 }
 
+export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
 export enum TreeItemCollapsibleState { None = 0, Collapsed = 1, Expanded = 2 }
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum DebugConfigurationProviderTriggerKind { Initial = 1, Dynamic = 2 }
@@ -63,7 +64,11 @@ export class DebugAdapterExecutable {
 }
 
 export interface TextEditorStub {
-  document: { uri: Uri; languageId: string; fileName: string };
+  document: { uri: Uri; languageId: string; fileName: string; isDirty: boolean; save(): Promise<boolean> };
+}
+
+export function editorOn(path: string): TextEditorStub {
+  return { document: { uri: Uri.file(path), languageId: 'nasm', fileName: path, isDirty: false, save: () => Promise.resolve(true) } };
 }
 
 export interface DebugSessionStub {
@@ -99,6 +104,9 @@ export const host = {
   statusBarItems: [] as StatusBarItemStub[],
   messages: [] as { severity: 'error' | 'info'; text: string }[],
   log: [] as { level: string; text: string }[],
+  /** Text of the plain output channels, by name. */
+  outputs: new Map<string, string>(),
+  progress: [] as string[],
   started: [] as { folder: unknown; config: Record<string, unknown>; options: unknown }[],
   sessionStart: new EventEmitter<DebugSessionStub>(),
   sessionEnd: new EventEmitter<DebugSessionStub>(),
@@ -115,6 +123,8 @@ export const host = {
     this.statusBarItems = [];
     this.messages = [];
     this.log = [];
+    this.outputs.clear();
+    this.progress = [];
     this.started = [];
   },
 };
@@ -134,9 +144,20 @@ export const window = {
   showQuickPick(): Promise<undefined> {
     return Promise.resolve(undefined);
   },
-  createOutputChannel(_name: string, _options: { log: true }) {
+  createOutputChannel(name: string, options?: { log: true }) {
     const line = (level: string) => (text: string): void => { host.log.push({ level, text }); };
-    return { info: line('info'), warn: line('warn'), error: line('error'), trace: line('trace'), debug: line('debug'), dispose: () => undefined };
+    if (options?.log) return { info: line('info'), warn: line('warn'), error: line('error'), trace: line('trace'), debug: line('debug'), dispose: () => undefined };
+    host.outputs.set(name, '');
+    return {
+      append: (text: string) => { host.outputs.set(name, host.outputs.get(name) + text); },
+      clear: () => { host.outputs.set(name, ''); },
+      show: () => undefined,
+      dispose: () => undefined,
+    };
+  },
+  withProgress<R>(options: { title: string }, task: (progress: unknown, token: { isCancellationRequested: boolean; onCancellationRequested(l: () => void): Disposable }) => Promise<R>): Promise<R> {
+    host.progress.push(options.title);
+    return task({ report: () => undefined }, { isCancellationRequested: false, onCancellationRequested: () => new Disposable() });
   },
   createStatusBarItem(id: string): StatusBarItemStub & { show(): void; hide(): void; dispose(): void } {
     const item = {
@@ -166,6 +187,9 @@ export const workspace = {
   },
   getWorkspaceFolder(): undefined {
     return undefined;
+  },
+  asRelativePath(uri: Uri): string {
+    return uri.fsPath;
   },
 };
 

@@ -28,15 +28,16 @@ export function assembleFile(path: string): Assembled { return assemble('', path
 
 /**
  * A flat Multiboot kernel at 1 MiB: `body` runs first with a 4 KiB stack; `data` follows the
- * code. Labels `stack_top` and `image_end` are defined.
+ * code. Labels `stack_top` and `image_end` are defined. A `pv` kernel carries the PV mark.
  */
-export function kernel(body: string, data = ''): Assembled {
+export function kernel(body: string, data = '', { pv = false } = {}): Assembled {
   return assemble(`
 bits 32
 org 0x100000
 header:
   dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
   dd header, header, image_end, bss_end, start
+${pv ? 'db "GUEST_OS=test,XEN_VER=xen-3.0", 0' : ''}
 start:
   mov esp, stack_top
 ${body}
@@ -55,6 +56,13 @@ bss_end:
  * listing's offsets are from `org` LOAD_ADDR.
  */
 export function addressOf(listing: string, source: RegExp): number {
+  const hits = addressesOf(listing, source);
+  if (hits.length !== 1) throw new Error(`${hits.length} listing lines match ${source}`);
+  return hits[0];
+}
+
+/** Addresses of every listing line that matches, in order. */
+export function addressesOf(listing: string, source: RegExp): number[] {
   const hits: number[] = [];
   let label = false;
   for (const line of listing.split('\n')) {
@@ -66,8 +74,7 @@ export function addressOf(listing: string, source: RegExp): number {
       label = true;
     }
   }
-  if (hits.length !== 1) throw new Error(`${hits.length} listing lines match ${source}`);
-  return hits[0];
+  return hits;
 }
 
 export interface Run { vmm: Vmm; result: VmmRunResult; serial: string }

@@ -1,0 +1,109 @@
+// The VMM options of `vtscope run` and `vtscope compare`, as a user runs them:
+// `node dist/cli.js` (built by `npm run build`, which `npm test` runs first).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSamples } from '../../scripts/samples.mjs';
+import { addressOf, assembleFile } from './support';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+const HOLES_ASM = fileURLToPath(new URL('../../samples/holes.asm', import.meta.url));
+let dir = '';
+const image = (name: string) => join(dir, `${name}.bin`);
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  dir = mkdtempSync(join(tmpdir(), 'vtscope-vmm-cli-'));
+  buildSamples({ outDir: dir, names: ['hello', 'pv-hello'] });
+});
+afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+function vtscope(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function json(file: string) { return JSON.parse(readFileSync(join(dir, file), 'utf8')); }
+
+describe('vtscope run --mode', () => {
+  it('trap: native\'s output and status, a perf-kvm-stat-like table on stderr, the VMM\'s fields in --json', () => {
+    const native = vtscope('run', image('hello'));
+    const r = vtscope('run', image('hello'), '--mode', 'trap', '--stats', '--json', 'trap.json');
+    expect(r.stdout).toBe(native.stdout);
+    expect(r.status).toBe(native.status);
+    expect(r.stderr).toMatch(/^vtscope trap: 1650 guest instructions, 195 VMM events, \d+ emulated cycles \(cost model p4-2006/);
+    expect(r.stderr).toMatch(/\nevent +count +count% +cycles +cycles% +mean\n/);
+    expect(r.stderr).toMatch(/\n#GP emulate OUT +100 +51\.28% +100000 +/);
+    const report = json('trap.json');
+    expect(report).toMatchObject({ exitCode: 1, mode: 'trap', costModel: 'p4-2006', hypercalls: [], holes: [] });
+    expect(report.exits).toContainEqual({ number: null, name: '#GP emulate OUT', count: 100, cycles: 100000 });
+    expect(report.exits).toContainEqual({ number: null, name: '#GP emulate IN', count: 92, cycles: 92000 });
+    expect(report.cycles).toBeGreaterThan(report.instructions);
+  });
+
+  it('pv: the hypercalls by number and name in --json (fact sheet section 6)', () => {
+    const r = vtscope('run', image('pv-hello'), '--mode', 'pv', '--json', 'pv.json');
+    expect(r.status).toBe(1);
+    expect(json('pv.json').hypercalls).toEqual([
+      { number: 18, name: 'console_io', count: 9, cycles: 9 * 720 },
+      { number: 29, name: 'sched_op', count: 1, cycles: 720 },
+    ]);
+  });
+
+  it('pv on an unmodified kernel: exit status 10 and the first privileged instruction on stderr', () => {
+    const r = vtscope('run', image('hello'), '--mode', 'pv');
+    expect(r.status).toBe(10);
+    expect(r.stderr).toMatch(/^vtscope: pv: the guest kernel executed `out dx,al` at 0x[0-9a-f]{8}, which faults in ring 1/);
+  });
+
+  it('trap on holes.asm: each hole in --json with its instruction, address and source line', () => {
+    const { listing } = assembleFile(HOLES_ASM);
+    const r = vtscope('run', HOLES_ASM, '--mode', 'trap', '--json', 'holes.json');
+    expect(r.status).toBe(1);
+    const holes = json('holes.json').holes;
+    const line = (re: RegExp) => readFileSync(HOLES_ASM, 'latin1').split('\n').findIndex((l) => re.test(l)) + 1;
+    expect(holes[0]).toEqual({
+      instruction: 'popf', eip: addressOf(listing, /^popfd/), source: `holes.asm:${line(/^\s+popfd\s/)}`,
+      count: 1, effect: 'POPF at CPL 1 dropped a change of IF from 0 to 1',
+    });
+    expect(holes.map((h: { source: string }) => h.source)).toEqual([
+      `holes.asm:${line(/^\s+popfd\s/)}`, `holes.asm:${line(/^\s+sgdt /)}`, `holes.asm:${line(/^\s+smsw /)}`, `holes.asm:${line(/^\s+push cs/)}`,
+    ]);
+  });
+
+  it('refuses what does not exist yet, and unknown names, with exit status 64', () => {
+    expect(vtscope('run', image('hello'), '--mode', 'bt')).toEqual({
+      status: 64, stdout: '',
+      stderr: "vtscope: run: --mode bt is not available yet (the modes that run are native, trap, pv)\nTry 'vtscope --help'.\n",
+    });
+    expect(vtscope('run', image('hello'), '--mode', 'vmware').stderr).toMatch(/^vtscope: run: --mode must be one of native, trap, bt, pv, hw, not 'vmware'\n/);
+    expect(vtscope('run', image('hello'), '--cost-model', 'p3')).toMatchObject({
+      status: 64, stderr: expect.stringMatching(/^vtscope: run: unknown --cost-model 'p3' \(the presets are p4-2006, core-2006, nehalem-ept\)\n/),
+    });
+  });
+});
+
+describe('vtscope compare', () => {
+  it('runs an ordinary kernel under native and trap: same output, same instructions, the overhead', () => {
+    const r = vtscope('compare', image('hello'), '--json', 'compare.json');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\nmode +same output as native +instructions +VMM events +emulated cycles +overhead +holes\n/);
+    expect(r.stdout).toMatch(/\nnative +yes +1650 +0 +\d+ +1\.00x +0\n/);
+    expect(r.stdout).toMatch(/\ntrap +yes +1650 +195 +\d+ +\d+\.\d\dx +0\n/);
+    const modes = json('compare.json').modes;
+    expect(modes.map((m: { mode: string; ran: boolean }) => [m.mode, m.ran])).toEqual([
+      ['native', true], ['trap', true], ['bt', false], ['pv', false], ['hw', false],
+    ]);
+    expect(modes[1].overhead).toBeCloseTo(modes[1].cycles / modes[0].cycles, 10);
+  });
+
+  it('runs a PV kernel under pv only', () => {
+    const r = vtscope('compare', image('pv-hello'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\npv +n\/a +\d+ +10 +\d+ +n\/a +0\n/);
+    expect(r.stdout).toMatch(/\nnative +- +- /);
+  });
+});
