@@ -19,6 +19,7 @@ const SAMPLES = [
   { name: 'paging', kind: 'flat', sources: ['paging.asm'] },
   { name: 'holes', kind: 'flat', sources: ['holes.asm'] },
   { name: 'pv-hello', kind: 'flat', sources: ['pv-hello.asm'], mode: 'pv' },
+  { name: 'pv-timer', kind: 'flat', sources: ['pv-timer.asm'], mode: 'pv' },
   { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld'] },
 ];
 

@@ -105,7 +105,7 @@ export function compareModes(image: Uint8Array, opts: CompareOptions, source?: (
   let native: Outcome | undefined;
   for (const mode of MODE_NAMES) {
     if (!applies(mode)) {
-      rows.push({ mode, ran: false, note: pv ? 'a PV kernel needs the hypercalls of pv' : 'not a PV kernel (pvImage.ts)' });
+      rows.push({ mode, ran: false, note: pv ? 'a PV kernel runs under pv only' : 'not a PV kernel (no XEN_VER=xen-3.0 mark)' });
       continue;
     }
     if (!AVAILABLE_MODES.includes(mode)) { rows.push({ mode, ran: false, note: 'not available yet' }); continue; }
@@ -126,7 +126,10 @@ export function formatCompare(image: string, costModel: string, rows: ModeRow[])
     : [r.mode, '-', '-', '-', '-', '-', '-']);
   const widths = header.map((h, k) => Math.max(h.length, ...cells.map((c) => c[k].length)));
   const line = (c: string[]): string => c.map((x, k) => (k === 0 || k === 1 ? x.padEnd(widths[k]) : x.padStart(widths[k]))).join('  ').trimEnd();
-  const notes = rows.filter((r) => r.note !== undefined).map((r) => `  ${r.mode}: ${r.note}`);
+  // One line per note, naming every mode it concerns.
+  const byNote = new Map<string, string[]>();
+  for (const r of rows) if (r.note !== undefined) byNote.set(r.note, [...(byNote.get(r.note) ?? []), r.mode]);
+  const notes = [...byNote].map(([note, modes]) => `  ${modes.join(', ')}: ${note}`);
   return [`${image} (cost model ${costModel})`, line(header), ...cells.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }
 

@@ -36,15 +36,19 @@ async function startDebugging(page: Page): Promise<void> {
 }
 
 describe.skipIf(missing !== undefined)(`the extension in code-server${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
-  const work = mkdtempSync(join(tmpdir(), 'vtscope-e2e-'));
-  const workspace = join(work, 'hello');
-  const rig = new CodeServer(join(work, 'code-server'));
+  let work: string;
+  let rig: CodeServer | undefined;
   let page: Page;
-  let failed = false;
-  const started = Date.now();
+  /** Keeps the work folder for the post-mortem; cleared once the setup has succeeded. */
+  let failed = true;
+  let started = 0;
 
   beforeAll(async () => {
+    started = Date.now();
     if (!existsSync('dist/extension.js') || !existsSync('dist/cli.js')) throw new Error('dist/ is not built: run npm run build first');
+    work = mkdtempSync(join(tmpdir(), 'vtscope-e2e-'));
+    const workspace = join(work, 'hello');
+    rig = new CodeServer(join(work, 'code-server'));
     const vsix = join(work, 'vtscope.vsix');
     // Everything the extension runs is bundled in dist/, so the package needs no node_modules.
     execFileSync(resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', vsix],
@@ -65,9 +69,11 @@ describe.skipIf(missing !== undefined)(`the extension in code-server${missing ==
     }, null, 2));
     await rig.start();
     page = await rig.open(workspace);
+    failed = false;
   }, 240_000);
 
   afterAll(async () => {
+    if (rig === undefined) return;
     await rig.stop();
     const keep = failed || process.env.VTSCOPE_E2E_KEEP === '1';
     if (keep) console.warn(`vscode.e2e: screenshots and logs kept in ${work}`);

@@ -16,7 +16,7 @@ let helloListing = '';
 
 beforeAll(() => {
   outDir = mkdtempSync(join(tmpdir(), 'vtscope-pv-'));
-  for (const s of buildSamples({ outDir, names: ['hello', 'pv-hello'] })) images.set(s.name, new Uint8Array(readFileSync(s.image)));
+  for (const s of buildSamples({ outDir, names: ['hello', 'timer', 'pv-hello', 'pv-timer'] })) images.set(s.name, new Uint8Array(readFileSync(s.image)));
   helloListing = readFileSync(join(outDir, 'hello.lst'), 'latin1');
 });
 afterAll(() => { if (outDir) rmSync(outDir, { recursive: true, force: true }); });
@@ -39,6 +39,21 @@ describe('pv-hello, the PV port of hello', () => {
   it('is marked as a PV kernel (XEN_VER=xen-3.0 in its first 8 KiB); hello is not', () => {
     expect(isPvImage(images.get('pv-hello')!)).toBe(true);
     expect(isPvImage(images.get('hello')!)).toBe(false);
+  });
+});
+
+describe('pv-timer, the PV port of timer', () => {
+  it('prints under pv exactly what timer prints natively: ten timer events through the event callback', () => {
+    const timer = run('native', images.get('timer')!);
+    const pv = run('pv', images.get('pv-timer')!);
+    expect(pv.serial).toBe(timer.serial);
+    expect(pv.result.exitCode).toBe(timer.result.exitCode);
+    const c = counts(pv.vmm);
+    expect(c['event upcall']).toBe(10);
+    expect(c['hypercall iret']).toBe(10);
+    // The deadlines are 10 ms apart in virtual time: the tenth event comes at 100 ms.
+    expect(pv.vmm.machine.nowNs()).toBeGreaterThanOrEqual(100_000_000);
+    expect(pv.vmm.machine.nowNs()).toBeLessThan(101_000_000);
   });
 });
 
