@@ -17,9 +17,9 @@ export const VMM_TSS = (GDT_ENTRIES - 1) << 3;
 export const FIRST_VMM_ENTRY = GDT_ENTRIES - 3;
 
 /** Access bytes: present, DPL, S, type. */
-export const ACCESS_CODE = 0x9a, ACCESS_DATA = 0x92, ACCESS_TSS32 = 0x89;
+const ACCESS_CODE = 0x9a, ACCESS_DATA = 0x92, ACCESS_TSS32 = 0x89;
 /** Flags nibble: G and D/B. */
-export const FLAGS_4K_32 = 0xc;
+const FLAGS_4K_32 = 0xc;
 
 const TSS_LIMIT = 0x67;
 const TSS_IO_MAP_BASE = 0x66;

@@ -71,8 +71,6 @@ export class VmmMemory {
 
   release(phys: number): void { this.free.push(phys); }
 
-  get freePages(): number { return this.free.length; }
-
   read32(phys: number): number { return this.machine.cpu.ram32[phys >>> 2]; }
   write32(phys: number, v: number): void { this.machine.cpu.ram32[phys >>> 2] = v; }
 }

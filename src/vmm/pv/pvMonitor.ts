@@ -101,6 +101,8 @@ export class PvMonitor implements ModeMonitor {
     this.traps.fill(undefined);
     this.kernelSs = 0; this.kernelEsp = 0; this.eventCallback = undefined;
     installSystemTables(cpu, vm);
+    // Flat 4 KiB-granular 32-bit segments ending below the VMM's region; access bytes: present,
+    // DPL 1 or 3, code (execute/read) or data (read/write).
     const flat = (access: number): [number, number] => descriptor(0, (GUEST_LINEAR_LIMIT >>> 12), access, 0xc);
     writeGdtEntry(vm, FLAT_RING1_CS >> 3, ...flat(0xba));
     writeGdtEntry(vm, FLAT_RING1_DS >> 3, ...flat(0xb2));

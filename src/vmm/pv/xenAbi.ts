@@ -44,7 +44,7 @@ export const TRAP_INFO_SIZE = 8;       // { uint8 vector; uint8 flags; uint16 cs
 
 /** start_info (xen.h): what the VMM tells the guest at entry, at ESI. */
 export const START_INFO_MAGIC = 'xen-3.0-x86_32';
-export const SI_NR_PAGES = 32, SI_SHARED_INFO = 36, SI_FLAGS = 40, SI_PT_BASE = 60, SI_NR_PT_FRAMES = 64, SI_CMD_LINE = 80;
+export const SI_NR_PAGES = 32, SI_SHARED_INFO = 36, SI_PT_BASE = 60, SI_NR_PT_FRAMES = 64, SI_CMD_LINE = 80;
 
 /**
  * shared_info (xen.h, x86_32): vcpu_info[32] of 64 bytes each, then the event-channel

@@ -70,8 +70,6 @@ export class ShadowPageTables {
   /** Is the guest page holding `phys` one the shadows follow (so writes to it must trap)? */
   follows(phys: number): boolean { return this.followers.has(phys >>> 12); }
 
-  get rootCount(): number { return this.roots.size; }
-
   /**
    * Fills the shadow entry for `lin` from a successful guest walk `w`. The entry is writable
    * only if the guest's is, the guest's dirty bit is set (or this is the write that sets it)

@@ -7,14 +7,13 @@
  * and the VMM carries it out (iret.ts), restoring the guest's interrupt flag as ring 0 would.
  */
 import { StopReason } from '../../cpu/cpu';
-import { DF, FaultClass, faultClass, GP, NP, PF, SS_FAULT, TS } from '../../cpu/exceptions';
+import { describeException, DF, FaultClass, faultClass, GP, NP, PF, SS_FAULT, TS } from '../../cpu/exceptions';
 import { getEflags } from '../../cpu/flags';
 import { EventKind } from '../../cpu/interrupts';
 import {
   CS, ESP, FLAG_IF, FLAG_IOPL, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, SS,
 } from '../../cpu/registers';
 import { descBase, descDpl, descLimit } from '../../cpu/segmentation';
-import { describeException } from '../../cpu/exceptions';
 import { GuestFault, VmmStop } from '../guestMemory';
 import { hex8 } from '../exitLog';
 import { compress, loadCompressed, type Descriptor } from './shadowGdt';

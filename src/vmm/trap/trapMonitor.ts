@@ -9,12 +9,11 @@
  */
 import type { Cpu } from '../../cpu/cpu';
 import { decodeFrom } from '../../cpu/decoder';
-import { GP, PF } from '../../cpu/exceptions';
+import { describeException, EXCEPTION_MNEMONICS, GP, PF } from '../../cpu/exceptions';
 import { EventKind } from '../../cpu/interrupts';
 import { Insn } from '../../cpu/insn';
 import { CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DS, ES, FLAG_IOPL, FS, GS, SS } from '../../cpu/registers';
-import { describeException, EXCEPTION_MNEMONICS } from '../../cpu/exceptions';
-import type { EventClass, Qualifier, Reason } from '../exitLog';
+import { hex8, type EventClass, type Qualifier, type Reason } from '../exitLog';
 import { GuestFault, GuestMemory } from '../guestMemory';
 import { ShadowPageTables } from '../shadow/shadowPageTables';
 import { descriptor, installSystemTables } from '../systemTables';
@@ -50,8 +49,10 @@ function eventOf(vector: number, kind: EventKind): TrapEvent {
   return vector === GP ? 'general protection' : vector === PF ? 'page fault' : 'exception';
 }
 
-const reflectQualifier: Qualifier = (vector, handler, code, has) =>
-  `${describeException(vector, code, has !== 0)} (vector ${vector}) to the guest's handler at 0x${(handler >>> 0).toString(16).padStart(8, '0')}`;
+const reflectQualifier: Qualifier = (vector, handler, code, has) => {
+  const exception = EXCEPTION_MNEMONICS[vector] !== undefined ? `${describeException(vector, code, has !== 0)}, ` : '';
+  return `${exception}vector 0x${vector.toString(16)} to the guest's handler at ${hex8(handler)}`;
+};
 
 export class TrapMonitor implements ModeMonitor {
   readonly cpu: Cpu;
@@ -78,8 +79,8 @@ export class TrapMonitor implements ModeMonitor {
     this.gdt = new ShadowGdt(this.memory);
     installSystemTables(cpu, this.memory);
     // The loader's flat segments, as the guest's ring 0 would hold them, compressed into ring 1.
-    const [clo, chi] = descriptor(0, 0xfffff, 0x9b, 0xc);
-    const [dlo, dhi] = descriptor(0, 0xfffff, 0x93, 0xc);
+    const [clo, chi] = descriptor(0, 0xfffff, 0x9b, 0xc);   // present, DPL 0, code execute/read, accessed; 4 GiB
+    const [dlo, dhi] = descriptor(0, 0xfffff, 0x93, 0xc);   // present, DPL 0, data read/write, accessed; 4 GiB
     loadCompressed(cpu, CS, cpu.segSel[CS] | 1, { lo: clo, hi: chi });
     for (const seg of [ES, DS, FS, GS]) loadCompressed(cpu, seg, cpu.segSel[seg], { lo: dlo, hi: dhi });
     loadCompressed(cpu, SS, cpu.segSel[SS] | 1, { lo: dlo, hi: dhi });

@@ -43,4 +43,4 @@ export function readRm16(t: TrapMonitor, insn: Insn): number {
 }
 
 export const REG32 = ['EAX', 'ECX', 'EDX', 'EBX', 'ESP', 'EBP', 'ESI', 'EDI'];
-export function hex(v: number): string { return `0x${(v >>> 0).toString(16)}`; }
+export { hex } from '../../exitLog';
