@@ -26,6 +26,7 @@ MBI_HAS_MEM   equ 1 << 0              ; MBI flags bit 0: mem_lower/mem_upper are
 
 COM1          equ 0x3F8               ; 16550 UART registers are COM1 + 0..7
 LSR_THRE      equ 1 << 5              ; line status: transmit holding register empty
+LSR_TEMT      equ 1 << 6              ; line status: transmitter empty (last byte sent)
 EXIT_PORT     equ 0xF4                ; isa-debug-exit
 
 org LOAD_ADDR
@@ -94,6 +95,13 @@ start:
 
 ; Ends the run: the emulator exits with status (AL << 1) | 1.
 exit:
+    mov bl, al                ; keep the status while the UART drains
+    mov dx, COM1 + 5          ; LSR
+.drain:                       ; until the last byte has left the transmitter: a
+    in al, dx                 ; UART that sends on a timer (QEMU's) has sent it all
+    test al, LSR_TEMT
+    jz .drain
+    mov al, bl
     out EXIT_PORT, al
 .hang:                                ; only reached without an isa-debug-exit device
     cli

@@ -28,6 +28,7 @@ MB_FLAGS      equ MB_ADDRESSES
 
 COM1          equ 0x3F8
 LSR_THRE      equ 1 << 5
+LSR_TEMT      equ 1 << 6              ; line status: transmitter empty (last byte sent)
 EXIT_PORT     equ 0xF4
 
 EFLAGS_IF     equ 1 << 9
@@ -137,6 +138,13 @@ start:
     xor eax, eax
 
 exit:
+    mov bl, al                ; keep the status while the UART drains
+    mov dx, COM1 + 5          ; LSR
+.drain:                       ; until the last byte has left the transmitter: a
+    in al, dx                 ; UART that sends on a timer (QEMU's) has sent it all
+    test al, LSR_TEMT
+    jz .drain
+    mov al, bl
     out EXIT_PORT, al
 .hang:
     cli

@@ -12,6 +12,7 @@
 
 #define COM1 0x3F8
 #define LSR_THRE 0x20 /* line status: transmitter can take a byte */
+#define LSR_TEMT 0x40 /* line status: transmitter empty, the last byte has been sent */
 #define EXIT_PORT 0xF4 /* isa-debug-exit: status (v << 1) | 1 */
 #define MULTIBOOT_BOOT_EAX 0x2BADB002u
 
@@ -185,6 +186,9 @@ __attribute__((noreturn)) void kmain(uint32_t magic, const void *mbi)
     insertion_sort(numbers, NUMBER_COUNT);
     print_numbers("sorted:  ");
 
+    /* A UART that sends on a timer (QEMU's) may still hold the last bytes: let it drain. */
+    while (!(inb(COM1 + 5) & LSR_TEMT))
+        ;
     outb(EXIT_PORT, magic == MULTIBOOT_BOOT_EAX ? 0 : 1);
     for (;;)
         __asm__ volatile("cli; hlt");

@@ -36,13 +36,13 @@ describe('vtscope run --mode', () => {
     const r = vtscope('run', image('hello'), '--mode', 'trap', '--stats', '--json', 'trap.json');
     expect(r.stdout).toBe(native.stdout);
     expect(r.status).toBe(native.status);
-    expect(r.stderr).toMatch(/^vtscope trap: 1650 guest instructions, 195 VMM events, \d+ emulated cycles \(cost model p4-2006/);
+    expect(r.stderr).toMatch(/^vtscope trap: 1656 guest instructions, 196 VMM events, \d+ emulated cycles \(cost model p4-2006/);
     expect(r.stderr).toMatch(/\nevent +count +count% +cycles +cycles% +mean\n/);
-    expect(r.stderr).toMatch(/\n#GP emulate OUT +100 +51\.28% +100000 +/);
+    expect(r.stderr).toMatch(/\n#GP emulate OUT +100 +51\.02% +100000 +/);
     const report = json('trap.json');
     expect(report).toMatchObject({ exitCode: 1, mode: 'trap', costModel: 'p4-2006', hypercalls: [], holes: [] });
     expect(report.exits).toContainEqual({ number: null, name: '#GP emulate OUT', count: 100, cycles: 100000 });
-    expect(report.exits).toContainEqual({ number: null, name: '#GP emulate IN', count: 92, cycles: 92000 });
+    expect(report.exits).toContainEqual({ number: null, name: '#GP emulate IN', count: 93, cycles: 93000 });
     expect(report.cycles).toBeGreaterThan(report.instructions);
   });
 
@@ -93,8 +93,8 @@ describe('vtscope compare', () => {
     const r = vtscope('compare', image('hello'), '--json', 'compare.json');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\nmode +same output as native +instructions +VMM events +emulated cycles +overhead +holes\n/);
-    expect(r.stdout).toMatch(/\nnative +yes +1650 +0 +\d+ +1\.00x +0\n/);
-    expect(r.stdout).toMatch(/\ntrap +yes +1650 +195 +\d+ +\d+\.\d\dx +0\n/);
+    expect(r.stdout).toMatch(/\nnative +yes +1656 +0 +\d+ +1\.00x +0\n/);
+    expect(r.stdout).toMatch(/\ntrap +yes +1656 +196 +\d+ +\d+\.\d\dx +0\n/);
     const modes: ModeRow[] = json('compare.json').modes;
     const row = (mode: string) => modes.find((m) => m.mode === mode)!;
     expect([row('native').ran, row('trap').ran, row('bt').ran, row('pv').ran]).toEqual([true, true, false, false]);
