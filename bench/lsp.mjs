@@ -74,6 +74,7 @@ async function time(n, fn) {
 }
 
 const fmt = (ms) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
+const row = (label, value) => console.log(`  ${label.padEnd(48)}${value}`);
 
 async function inProcess(path, text) {
   const entry = join(work, 'entry.ts');
@@ -85,6 +86,7 @@ async function inProcess(path, text) {
     `export { inlayHints } from '${join(root, 'src/lsp/inlayHints')}';`,
     `export { documentSymbols, foldingRanges } from '${join(root, 'src/lsp/outline')}';`,
     `export { references } from '${join(root, 'src/lsp/navigation')}';`,
+    `export { findHypercallSites } from '${join(root, 'src/lsp/hypercallSites')}';`,
   ].join('\n'));
   const bundle = join(work, 'lsp-bench.cjs');
   await build({ entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: bundle, logLevel: 'warning' });
@@ -102,28 +104,31 @@ async function inProcess(path, text) {
   const analyze = await time(runs, async (i) => { service.project.setOpen(path, edited(i + 1)); await service.analyze(); });
   const comment = await time(runs, async (i) => { service.project.setOpen(path, commented(i)); await service.analyze(); });
   const sites = await time(runs, (i) => { service.project.setOpen(path, edited(i)); service.hypercallSites(path); });
+  service.project.setOpen(path, edited(0));
+  service.hypercallSites(path);
+  const sitesOnly = await time(runs, () => m.findHypercallSites(service.index(path), service.symbols(path)));
   service.project.setOpen(path, text);
   await service.analyze();
   const where = lines.findIndex((l) => l === '    int 0x82');
   const range = { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } };
   const hover = await time(runs, () => m.hover(service, path, where, 5));
-  const hoverNumber = await time(runs, () => m.hover(service, path, where - 4, 14));
+  const hoverNumber = await time(runs, () => m.hover(service, path, where + 1, 13));
   const complete = await time(runs, () => m.completion(service, path, where, 4));
   const hints = await time(runs, () => m.inlayHints(service.hypercallSites(path), range));
   const symbols = await time(runs, () => m.documentSymbols(service.index(path), () => false));
-  const refs = await time(runs, () => m.references(service, path, where - 3, 14, true));
+  const refs = await time(runs, () => m.references(service, path, where - 3, 13, true));
   const sitesCount = service.hypercallSites(path).length;
 
   console.log(`In process, ${lines.length - 1} lines, ${sitesCount} hypercall sites (median of ${runs}):`);
-  console.log(`  re-index after a one-character edit      ${fmt(index)}`);
-  console.log(`  full analysis (index, assembly, sites)    ${fmt(analyze)}`);
-  console.log(`  analysis after an edit in a comment       ${fmt(comment)} (the last assembly is reused)`);
-  console.log(`  hypercall sites (constant propagation)    ${fmt(sites)}`);
-  console.log(`  hover on an instruction / a number        ${fmt(hover)} / ${fmt(hoverNumber)}`);
-  console.log(`  completion in an operand                  ${fmt(complete)}`);
-  console.log(`  inlay hints for the whole file            ${fmt(hints)}`);
-  console.log(`  document symbols                          ${fmt(symbols)}`);
-  console.log(`  references of a constant                  ${fmt(refs)}`);
+  row('re-index after a one-character edit', fmt(index));
+  row('full analysis (index, assembly, sites)', fmt(analyze));
+  row('analysis after an edit in a comment', `${fmt(comment)} (the last assembly is reused)`);
+  row('index, names and hypercall sites after an edit', `${fmt(sites)} (of which the sites: ${fmt(sitesOnly)})`);
+  row('hover on an instruction / a number', `${fmt(hover)} / ${fmt(hoverNumber)}`);
+  row('completion in an operand', fmt(complete));
+  row('inlay hints for the whole file', fmt(hints));
+  row('document symbols', fmt(symbols));
+  row('references of a constant', fmt(refs));
 }
 
 /** A tiny LSP client over the bundled server's stdio. */
@@ -161,31 +166,29 @@ async function overStdio(path, text) {
     await server.request('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: { debounceMs } });
     server.notify('initialized', {});
     const uri = pathToFileURL(path).href;
-    let first = server.next('textDocument/publishDiagnostics');
+    const first = server.next('textDocument/publishDiagnostics');
     server.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'nasm', version: 1, text } });
     await first;
     const lines = text.split('\n');
     const editLine = lines.findIndex((l) => l === '    dec ecx');
     let version = 1;
     // Each keystroke toggles an error on, then off, so each one publishes new diagnostics.
-    const keystroke = async (i) => {
+    const type = () => server.notify('textDocument/didChange', {
+      textDocument: { uri, version: ++version },
+      contentChanges: [{ range: { start: { line: editLine, character: 4 }, end: { line: editLine, character: 7 } }, text: version % 2 ? 'dec' : 'dex' }],
+    });
+    const keystroke = async () => {
       const wait = server.next('textDocument/publishDiagnostics');
-      server.notify('textDocument/didChange', {
-        textDocument: { uri, version: ++version },
-        contentChanges: [{ range: { start: { line: editLine, character: 4 }, end: { line: editLine, character: 7 } }, text: i % 2 ? 'dec' : 'dex' }],
-      });
+      type();
       await wait;
     };
-    for (let i = 0; i < 4; i++) await keystroke(i);
-    const latency = (await time(runs, (i) => keystroke(i))) - debounceMs;
+    for (let i = 0; i < 4; i++) await keystroke();
+    const latency = (await time(runs, keystroke)) - debounceMs;
     // A hover sent right after a keystroke, while the worker assembles.
     const hovers = [];
     for (let i = 0; i < runs; i++) {
       const wait = server.next('textDocument/publishDiagnostics');
-      server.notify('textDocument/didChange', {
-        textDocument: { uri, version: ++version },
-        contentChanges: [{ range: { start: { line: editLine, character: 4 }, end: { line: editLine, character: 7 } }, text: i % 2 ? 'dec' : 'dex' }],
-      });
+      type();
       await new Promise((r) => setTimeout(r, debounceMs + 5));
       const t0 = performance.now();
       await server.request('textDocument/hover', { textDocument: { uri }, position: { line: editLine + 4, character: 5 } });
@@ -193,8 +196,8 @@ async function overStdio(path, text) {
       await wait;
     }
     console.log(`Over stdio (dist/lsp.js, assembling in a worker; median of ${runs}):`);
-    console.log(`  keystroke to diagnostics, debounce excluded  ${fmt(latency)}`);
-    console.log(`  hover answered during the assembly           ${fmt(median(hovers))}`);
+    row('keystroke to diagnostics, debounce excluded', fmt(latency));
+    row('hover answered during the assembly', fmt(median(hovers)));
   } finally {
     server.stop();
   }
@@ -204,7 +207,7 @@ try {
   const path = join(work, 'kernel.asm');
   const text = generateKernel(10_000);
   writeFileSync(path, text);
-  if (!process.argv.includes("--stdio-only")) await inProcess(path, text);
+  await inProcess(path, text);
   await overStdio(path, text);
 } finally {
   rmSync(work, { recursive: true, force: true });

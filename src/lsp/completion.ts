@@ -15,7 +15,7 @@ import { parseStatement } from './statement';
 type Place = 'statement' | 'preprocessor' | 'operand' | 'none';
 
 /** Where the cursor is, from the text before it. */
-export function placeOf(before: string): Place {
+function placeOf(before: string): Place {
   const st = parseStatement(before);
   if (st.commentStart !== undefined) return 'none';
   // An unterminated string before the cursor: inside it.

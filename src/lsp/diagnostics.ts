@@ -13,7 +13,7 @@ export const ASSEMBLER_SOURCE = 'vtscope asm';
 export const HYPERCALL_SOURCE = 'vtscope hypercall';
 
 /** The range a diagnostic at 0-based (line, column) covers in `index`. */
-export function rangeAt(index: FileIndex | undefined, line: number, column: number): Range {
+function rangeAt(index: FileIndex | undefined, line: number, column: number): Range {
   const st = index?.statements[line];
   const text = index?.lines[line] ?? '';
   if (st === undefined) return { start: { line, character: column }, end: { line, character: column } };

@@ -120,10 +120,8 @@ function numberHover(service: LanguageService, index: FileIndex, line: number, w
 }
 
 /** Where a constant's value is used as a selector or control-register value, if anywhere. */
-function constantUse(service: LanguageService, name: string, table: SymbolTable): ValueUse | undefined {
-  for (const path of new Set(table.files.map((f) => f.path))) {
-    const index = service.index(path);
-    if (index === undefined) continue;
+function constantUse(name: string, table: SymbolTable): ValueUse | undefined {
+  for (const index of table.files) {
     for (const ref of index.refs) {
       if (ref.name !== name) continue;
       const use = valueUse(index, table, ref.line, ref.start, (v) => table.numeric(v));
@@ -165,7 +163,7 @@ function symbolHover(service: LanguageService, path: string, name: string): stri
     const lines = [`**${name}**: constant (\`equ\`)`];
     if (value !== undefined) {
       lines.push('', ...describeNumber(BigInt(value), 32));
-      lines.push(...useLines(constantUse(service, name, table), value >>> 0, l?.index ?? service.index(path)!));
+      lines.push(...useLines(constantUse(name, table), value >>> 0, l?.index ?? service.index(path)!));
     } else {
       lines.push('', 'Value not known (the file has not assembled yet).');
     }

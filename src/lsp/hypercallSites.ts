@@ -59,7 +59,7 @@ function formatNumber(n: number): string {
   return n < 1000 ? String(n) : `0x${n.toString(16)}`;
 }
 
-export function formatValue(v: Value): string {
+function formatValue(v: Value): string {
   if (v.kind === 'num') return formatNumber(v.n);
   if (v.offset === 0) return v.name;
   return v.offset > 0 ? `${v.name}+${v.offset}` : `${v.name}-${-v.offset}`;

@@ -9,7 +9,8 @@
  */
 import { HYPERCALLS as VMM_HYPERCALLS } from '../vmm/pv/hypercalls';
 import {
-  CONSOLEIO_READ, CONSOLEIO_WRITE, SCHEDOP_BLOCK, SCHEDOP_SHUTDOWN, SCHEDOP_YIELD, UVMF_INVLPG, UVMF_TLB_FLUSH,
+  CONSOLEIO_READ, CONSOLEIO_WRITE, EVTCHNOP_BIND_VIRQ, SCHEDOP_BLOCK, SCHEDOP_SHUTDOWN, SCHEDOP_YIELD, UVMF_INVLPG,
+  UVMF_TLB_FLUSH, XENVER_EXTRAVERSION, XENVER_VERSION,
 } from '../vmm/pv/xenAbi';
 
 export { HYPERCALL_VECTOR } from '../vmm/pv/xenAbi';
@@ -79,7 +80,10 @@ const DOCS: Record<string, Doc> = {
     },
   },
   set_timer_op: { doc: 'Sets a one-shot timer for the current virtual CPU.', args: { timeout_lo: { doc: 'absolute system time of the timeout, low half' }, timeout_hi: { doc: 'high half' } } },
-  xen_version: { doc: 'Returns the hypervisor version or other version information.', args: { cmd: { doc: 'what to return' }, arg: { doc: 'address of the result buffer' } } },
+  xen_version: {
+    doc: 'Returns the hypervisor version or other version information.',
+    args: { cmd: { doc: 'what to return', values: { [XENVER_VERSION]: 'version', [XENVER_EXTRAVERSION]: 'extraversion' } }, arg: { doc: 'address of the result buffer' } },
+  },
   console_io: {
     doc: 'Writes a string to, or reads one from, the hypervisor console.',
     args: { cmd: { doc: 'operation', values: { [CONSOLEIO_WRITE]: 'write', [CONSOLEIO_READ]: 'read' } }, count: { doc: 'number of bytes' }, str: { doc: 'address of the buffer' } },
@@ -96,7 +100,10 @@ const DOCS: Record<string, Doc> = {
     args: { cmd: { doc: 'operation', values: { [SCHEDOP_YIELD]: 'yield', [SCHEDOP_BLOCK]: 'block', [SCHEDOP_SHUTDOWN]: 'shutdown' } }, arg: { doc: 'operation argument (shutdown: address of the reason)' } },
   },
   callback_op: { doc: 'Registers or unregisters a callback.', args: { cmd: { doc: 'operation' }, arg: { doc: 'address of the callback structure' } } },
-  event_channel_op: { doc: 'Event-channel operations (virtual interrupts, including the timer).', args: { cmd: { doc: 'operation' }, arg: { doc: 'address of the operation\'s argument structure' } } },
+  event_channel_op: {
+    doc: 'Event-channel operations (virtual interrupts, including the timer).',
+    args: { cmd: { doc: 'operation', values: { [EVTCHNOP_BIND_VIRQ]: 'bind_virq' } }, arg: { doc: 'address of the operation\'s argument structure' } },
+  },
 };
 
 export const HYPERCALLS: readonly Hypercall[] = VMM_HYPERCALLS.map((h) => ({

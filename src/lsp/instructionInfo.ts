@@ -484,7 +484,7 @@ const SEGMENT_REGISTERS = new Set(['es', 'cs', 'ss', 'ds', 'fs', 'gs']);
  * The operand form of an instruction with `forms`, from its lower-case operand texts:
  * MOV to/from a control, debug or segment register, PUSH CS/SS, POP Sreg, far JMP/CALL.
  */
-export function instructionForm(mnemonic: string, operands: readonly string[]): string | undefined {
+function instructionForm(mnemonic: string, operands: readonly string[]): string | undefined {
   const [a = '', b = ''] = operands.map((o) => o.trim().toLowerCase());
   switch (mnemonic) {
     case 'mov':

@@ -9,14 +9,14 @@ import { isLocalName, resolveName } from './sourceIndex';
 import { wordAt } from './statement';
 
 /** The name under the cursor, if it names something the user can define. */
-export interface NameAt {
+interface NameAt {
   /** Full name (`parent.local` for a local label). */
   name: string;
   written: string;
   range: Range;
 }
 
-export function nameAt(service: LanguageService, path: string, line: number, character: number): NameAt | undefined {
+function nameAt(service: LanguageService, path: string, line: number, character: number): NameAt | undefined {
   const index = service.index(path);
   const st = index?.statements[line];
   if (index === undefined || st === undefined) return undefined;

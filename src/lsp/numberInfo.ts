@@ -3,7 +3,7 @@
  * where it says so: a value that reaches `mov cr0/cr3/cr4, reg` is shown as that register's
  * named bits; one that reaches a segment register (`mov ax, N` then `mov ds, ax`), the
  * selector of a far jump or call (`jmp 0x08:start`) or of a far pointer (`dd offset` then
- * `dw N`) is shown as a selector: index, table indicator and RPL.
+ * `dw N`), or of `ltr`/`lldt`, is shown as a selector: index, table indicator and RPL.
  */
 import { type NamedBit, CR0_BITS, CR3_BITS, CR4_BITS, decodeBits, fieldValue } from './registerInfo';
 import { type Environment, type GeneralRegister, blockStart, registerOf, walk } from './propagation';
@@ -137,6 +137,11 @@ export function valueUse(index: FileIndex, env: Environment, line: number, colum
     if (nop === 'mov' && sreg?.reg === sub.reg && d !== undefined && SEGMENT_REGISTERS.has(d)) {
       const v = registerBefore(index, env, l, sub.reg, numeric);
       return { kind: 'selector', line: l, register: d, value: v === undefined ? undefined : v & 0xffff };
+    }
+    // LTR / LLDT take the selector of a TSS or LDT descriptor.
+    if ((nop === 'ltr' || nop === 'lldt') && d !== undefined && registerOf(d)?.reg === sub.reg) {
+      const v = registerBefore(index, env, l, sub.reg, numeric);
+      return { kind: 'selector', line: l, register: nop === 'ltr' ? 'tr' : 'ldtr', value: v === undefined ? undefined : v & 0xffff };
     }
     const writes = d !== undefined && registerOf(d)?.reg === sub.reg;
     if (writes && !(COMBINING.has(nop) && nop !== 'mov')) return undefined;

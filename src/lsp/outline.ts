@@ -56,18 +56,22 @@ export function documentSymbols(index: FileIndex, isMacro: (name: string) => boo
     for (let j = k + 1; j < list.length; j++) if (same(list[j])) return list[j].line;
     return index.lines.length;
   };
+  const localsOf = new Map<string, SymbolDef[]>();
+  for (const d of defs) if (d.local) localsOf.set(d.parent ?? '', [...(localsOf.get(d.parent ?? '') ?? []), d]);
+  const adopted = new Set<SymbolDef>();
   globals.forEach((d, k) => {
     const sameLevel = (e: SymbolDef): boolean => (d.kind === 'section' ? e.kind === 'section' : e.kind === 'label' || e.kind === 'section');
     const next = d.kind === 'label' || d.kind === 'section' ? nextOf(globals, k, sameLevel) : d.line + 1;
     const sym = symbolOf(index, d, lastLine(index, d, next));
     if (d.kind === 'label') {
-      const locals = defs.filter((e) => e.local && e.parent === d.name && e.line >= d.line && e.line < next);
+      const locals = (localsOf.get(d.name) ?? []).filter((e) => e.line >= d.line && e.line < next);
       sym.children = locals.map((e, j) => symbolOf(index, e, lastLine(index, e, j + 1 < locals.length ? locals[j + 1].line : next)));
+      for (const e of locals) adopted.add(e);
     }
     out.push(sym);
   });
   // Locals with no parent label in this file (a header's top, or a struc's fields).
-  for (const d of defs) if (d.local && !globals.some((g) => g.name === d.parent && g.line <= d.line)) out.push(symbolOf(index, d, d.line));
+  for (const d of defs) if (d.local && !adopted.has(d)) out.push(symbolOf(index, d, d.line));
   return out.sort((a, b) => a.range.start.line - b.range.start.line);
 }
 

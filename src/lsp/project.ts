@@ -52,7 +52,7 @@ export function resolveIncludePath(from: string, name: string): string {
 }
 
 /** Names of guest assembly sources and headers. */
-export const SOURCE_FILE = /\.(?:asm|nasm|inc|mac)$/i;
+const SOURCE_FILE = /\.(?:asm|nasm|inc|mac)$/i;
 const MAX_SCANNED_FILES = 2000;
 /** A header included by many kernels is analysed with at most this many of them. */
 const MAX_ROOTS = 8;

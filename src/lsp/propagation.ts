@@ -11,7 +11,7 @@ import { evaluate, num, type Resolver, type Value } from './evaluate';
 import type { FileIndex, SymbolDef } from './sourceIndex';
 import { isAloneLabel, parseStatement, type Operand, type Statement } from './statement';
 
-export const GENERAL_REGISTERS = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
+const GENERAL_REGISTERS = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'] as const;
 export type GeneralRegister = typeof GENERAL_REGISTERS[number];
 
 /** Known register values; a register that is absent is unknown. */

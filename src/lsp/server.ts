@@ -47,8 +47,10 @@ export interface LanguageServer {
   settled(): Promise<void>;
 }
 
-export function uriToPath(uri: string): string {
-  return uri.startsWith('file:') ? fileURLToPath(uri) : uri;
+/** A file URI's path; any other URI (an untitled document) stands for itself. */
+function uriToPath(uri: string): string {
+  if (!uri.startsWith('file:')) return uri;
+  try { return fileURLToPath(uri); } catch { return uri; }
 }
 
 export function startServer(connection: Connection, options: ServerOptions = {}): LanguageServer {

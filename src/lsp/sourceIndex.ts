@@ -83,7 +83,7 @@ export function resolveName(written: string, parent: string): string {
   return isLocalName(written) && parent !== '' ? parent + written : written;
 }
 
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
 }
 

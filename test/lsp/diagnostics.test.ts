@@ -5,6 +5,7 @@
 // edits of an open included file taking part, and comment-only edits reusing the last run.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Diagnostic, DiagnosticSeverity } from 'vscode-languageserver/node';
+import { ASSEMBLER_SOURCE } from '../../src/lsp/diagnostics';
 import { type Client, startClient } from './lspClient';
 
 const ERRORS = [
@@ -30,7 +31,9 @@ describe('assembler diagnostics', () => {
     client = await startClient();
     const got = client.nextDiagnostics('errors.asm');
     client.open('errors.asm', ERRORS);
-    expect(summary(await got)).toEqual([
+    const list = await got;
+    expect(list.every((d) => d.source === ASSEMBLER_SOURCE)).toBe(true);
+    expect(summary(list)).toEqual([
       // `    mvo ebx, 2`: after the unknown word `mvo` (taken as a label), `ebx` at columns 8-11.
       '3:8-11 E parser: instruction expected',
       // `    mov eax, [nothere]`: the name starts after 14 characters.

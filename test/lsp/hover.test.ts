@@ -227,5 +227,8 @@ describe('label and constant hovers', () => {
     // USER_DS equ 0x20 | 3 ; GDT index 4, RPL 3 -- `mov ax, USER_DS` then `mov ds, ax`.
     const ds = find(kernel, 'USER_DS');
     expect(await client.hover('syscall.asm', ds.line, ds.character + 2)).toContain('selector: index 4 in the GDT (TI = 0, descriptor at offset 0x20), RPL 3');
+    // TSS_SEL equ 0x28 ; GDT index 5 -- `mov ax, TSS_SEL` then `ltr ax`.
+    const tss = find(kernel, 'TSS_SEL');
+    expect(await client.hover('syscall.asm', tss.line, tss.character + 2)).toContain('selector: index 5 in the GDT (TI = 0, descriptor at offset 0x28), RPL 0');
   });
 });

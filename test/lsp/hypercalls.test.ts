@@ -5,6 +5,7 @@
 // hypercall. Numbers and names are those of the fact sheet, section 6.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, startClient } from './lspClient';
+import { HYPERCALL_SOURCE } from '../../src/lsp/diagnostics';
 import { HYPERCALLS } from '../../src/lsp/hypercalls';
 
 const XEN_INC = [
@@ -94,7 +95,7 @@ describe('hypercall inlay hints', () => {
   });
 
   it('warns where the number is unknown or not a hypercall', async () => {
-    const warnings = (await client.diagnostics('pv.asm')).filter((d) => d.source === 'vtscope hypercall').map((d) => `${d.range.start.line} ${d.message}`);
+    const warnings = (await client.diagnostics('pv.asm')).filter((d) => d.source === HYPERCALL_SOURCE).map((d) => `${d.range.start.line} ${d.message}`);
     expect(warnings).toEqual([
       '27 hypercall number unknown: EAX is not set to a constant before this `int 0x82` in its basic block',
       '29 EAX = 7 at this `int 0x82` is not a hypercall number (the ABI has 0-5, 10, 12-15, 17-18, 21, 23-24, 26, 29-30, 32)',
@@ -102,7 +103,7 @@ describe('hypercall inlay hints', () => {
       '38 hypercall number unknown: EAX is not set to a constant before this `int 0x82` in its basic block',
     ]);
     // The kernel itself assembles.
-    expect((await client.diagnostics('pv.asm')).filter((d) => d.source !== 'vtscope hypercall')).toEqual([]);
+    expect((await client.diagnostics('pv.asm')).filter((d) => d.source !== HYPERCALL_SOURCE)).toEqual([]);
   });
 
   it('follows edits: a new number changes the hint', async () => {

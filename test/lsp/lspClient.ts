@@ -13,13 +13,15 @@ import {
   type Diagnostic, DidChangeTextDocumentNotification, DidCloseTextDocumentNotification, DidOpenTextDocumentNotification,
   DocumentSymbolRequest, type DocumentSymbol, FoldingRangeRequest, type FoldingRange, HoverRequest, type Hover,
   InitializedNotification, InitializeRequest, InlayHintRequest, type InlayHint, type Location, type MarkupContent,
-  PrepareRenameRequest, type ProtocolConnection, ShutdownRequest, PublishDiagnosticsNotification, ReferencesRequest, RenameRequest,
+  PrepareRenameRequest, type ProtocolConnection, type ServerCapabilities, ShutdownRequest, PublishDiagnosticsNotification, ReferencesRequest, RenameRequest,
   StreamMessageReader, StreamMessageWriter, type SymbolInformation, type WorkspaceEdit, WorkspaceSymbolRequest,
 } from 'vscode-languageserver/node';
-import { type LanguageServer, startServer } from '../../src/lsp/server';
+import { type LanguageServer, type ServerOptions, startServer } from '../../src/lsp/server';
 
 export interface Client {
   dir: string;
+  /** What the server answered to `initialize`. */
+  capabilities: ServerCapabilities;
   server: LanguageServer;
   connection: ProtocolConnection;
   /** Absolute path of `name` in the workspace folder. */
@@ -49,7 +51,7 @@ export interface Client {
 }
 
 /** Starts a server on a fresh temporary workspace folder holding `files`. */
-export async function startClient(files: Record<string, string> = {}, initializationOptions: object = {}): Promise<Client> {
+export async function startClient(files: Record<string, string> = {}, initializationOptions: object = {}, serverOptions: ServerOptions = {}): Promise<Client> {
   const dir = mkdtempSync(join(tmpdir(), 'vtscope-lsp-'));
   const write = (name: string, text: string): void => {
     const p = join(dir, name);
@@ -61,7 +63,7 @@ export async function startClient(files: Record<string, string> = {}, initializa
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-  const server = startServer(serverConnection);
+  const server = startServer(serverConnection, serverOptions);
   serverConnection.listen();
   const connection = createProtocolConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
   connection.listen();
@@ -81,7 +83,7 @@ export async function startClient(files: Record<string, string> = {}, initializa
     waiting.set(u, [...(waiting.get(u) ?? []), resolve]);
   });
 
-  await connection.sendRequest(InitializeRequest.type, {
+  const init = await connection.sendRequest(InitializeRequest.type, {
     processId: null,
     rootUri: pathToFileURL(dir).href,
     workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'ws' }],
@@ -93,7 +95,7 @@ export async function startClient(files: Record<string, string> = {}, initializa
   const versions = new Map<string, number>();
   const pos = (name: string, line: number, character: number) => ({ textDocument: { uri: uri(name) }, position: { line, character } });
   return {
-    dir, server, connection, path, uri, write,
+    dir, server, connection, path, uri, write, capabilities: init.capabilities,
     open(name, text) {
       versions.set(name, 1);
       void connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: uri(name), languageId: 'nasm', version: 1, text } });

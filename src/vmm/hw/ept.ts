@@ -12,7 +12,7 @@
 import { CR0_NE, CR4_VMXE } from '../../cpu/registers';
 import { PROC2_ENABLE_EPT, PROC2_UNRESTRICTED_GUEST, VMCS } from '../../cpu/vmx/index';
 import type { Machine } from '../../machine/machine';
-import type { GuestControl } from '../guestMemory';
+import { VmmStop, type GuestControl } from '../guestMemory';
 import type { VmmMemory } from '../vmmMemory';
 import type { MemoryVirtualization } from './memoryVirtualization';
 import type { PagingControls } from './vmcsSetup';
@@ -31,19 +31,11 @@ const LEAF = EPT_RWX | (MEMTYPE_WB << 3);
 /** EPTP: write-back (2:0), walk length 4 - 1 (5:3), no accessed/dirty flags (6). */
 const EPTP_WB_4_LEVELS = MEMTYPE_WB | (3 << 3);
 
-export interface IdentityEpt {
-  /** The value for the EPT_POINTER field. */
-  pointer: number;
-  /** Pages of VMM memory the tables take. */
-  pages: number;
-}
-
-export function buildIdentityEpt(machine: Machine, mem: VmmMemory): IdentityEpt {
-  let pages = 0;
+/** Builds the tables; returns the value for the EPT_POINTER field. */
+export function buildIdentityEpt(machine: Machine, mem: VmmMemory): number {
   const allocate = (): number => {
     const p = mem.allocate();
-    if (p === undefined) throw new Error('the VMM ran out of its memory building the EPT tables');
-    pages++;
+    if (p === undefined) throw new VmmStop('the VMM ran out of its memory building the EPT tables');
     return p;
   };
   const ramPages = machine.guestRamBytes / PAGE;
@@ -73,7 +65,7 @@ export function buildIdentityEpt(machine: Machine, mem: VmmMemory): IdentityEpt 
       }
     }
   }
-  return { pointer: pml4 | EPTP_WB_4_LEVELS, pages };
+  return pml4 | EPTP_WB_4_LEVELS;
 }
 
 /**
@@ -88,7 +80,6 @@ export class EptPaging implements MemoryVirtualization {
   private readonly ctl: GuestControl = { cr0: 0, cr3: 0, cr4: 0 };
 
   constructor(machine: Machine, mem: VmmMemory) {
-    const ept = buildIdentityEpt(machine, mem);
     this.controls = {
       proc: 0,
       proc2: PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
@@ -98,7 +89,7 @@ export class EptPaging implements MemoryVirtualization {
       realCr0: (v) => v | CR0_NE,
       realCr4: (v) => v | CR4_VMXE,
       realCr3: (v) => v,
-      eptPointer: ept.pointer,
+      eptPointer: buildIdentityEpt(machine, mem),
     };
   }
 

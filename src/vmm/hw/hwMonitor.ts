@@ -10,16 +10,15 @@
  * shown the qemu32 processor it sees on bare metal (CPUID and MSR exits), not the VMX-capable
  * one the VMM runs on.
  */
-import type { Cpu } from '../../cpu/cpu';
+import { AR_DB, StopReason, type Cpu } from '../../cpu/cpu';
 import { QEMU32_VMX } from '../../cpu/cpuid';
 import { decodeFrom } from '../../cpu/decoder';
-import { Insn } from '../../cpu/insn';
-import { AR_DB, StopReason } from '../../cpu/cpu';
 import { disassemble } from '../../cpu/disasm/index';
+import { Insn } from '../../cpu/insn';
 import {
   enableVmx, EXIT_REASON_ENTRY_FAILURE, exitReasonName, IA32_VMX_BASIC, PIN_EXTERNAL_INTERRUPT_EXITING,
-  PROC_INTERRUPT_WINDOW_EXITING, VMCS, vmclear, vmlaunch, vmptrld, vmresume, vmxOn, VMX_ENTRY_FAILED, VMX_FAIL_INVALID, VMX_SUCCEED,
-  vmInstructionErrorText,
+  PROC_INTERRUPT_WINDOW_EXITING, VMCS, vmclear, vmInstructionErrorText, vmlaunch, vmptrld, vmresume, vmxOn,
+  VMX_ENTRY_FAILED, VMX_FAIL_INVALID, VMX_SUCCEED,
 } from '../../cpu/vmx/index';
 import type { Machine } from '../../machine/machine';
 import { hex8, type Qualifier, type Reason } from '../exitLog';

@@ -46,6 +46,8 @@ export class ShadowPaging implements MemoryVirtualization {
   private retries = 0;
   /** Guest page-table entries the last emulated write changed. */
   changedEntries = 0;
+  /** The error code of the last page fault that was the guest's own, as its page tables give it. */
+  guestErrorCode = 0;
 
   constructor(private readonly hw: HwMonitor, private readonly mem: VmmMemory, boot: GuestControl) {
     this.ctl = { cr0: boot.cr0, cr3: boot.cr3, cr4: boot.cr4 };
@@ -115,6 +117,7 @@ export class ShadowPaging implements MemoryVirtualization {
     } catch (f) {
       if (!(f instanceof GuestFault)) throw f;
       cpu.cr2 = lin;
+      this.guestErrorCode = f.errorCode;
       hw.vcpu.injectException(PF, f.errorCode);
       return PageFaultOutcome.GuestFault;
     }
@@ -151,7 +154,7 @@ export class ShadowPaging implements MemoryVirtualization {
       return;
     }
     this.retryRip = -1;
-    cpu.icount++;
+    hw.vcpu.retire();
     const base = page >>> 2;
     for (let k = 0; k < 1024; k++) {
       if (before[k] !== cpu.ram32[base + k]) {

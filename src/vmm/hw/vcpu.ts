@@ -37,6 +37,11 @@ export class Vcpu {
    */
   skipInstruction(length = this.read(VMCS.EXIT_INSTR_LEN)): void {
     this.write(VMCS.GUEST_RIP, (this.rip + length) | 0);
+    this.retire();
+  }
+
+  /** A guest instruction the VMM carried out completed: it counts, and ends an STI or MOV SS shadow. */
+  retire(): void {
     const blocking = this.read(VMCS.GUEST_INTERRUPTIBILITY);
     if ((blocking & (BLOCKING_BY_STI | BLOCKING_BY_MOV_SS)) !== 0) {
       this.write(VMCS.GUEST_INTERRUPTIBILITY, blocking & ~(BLOCKING_BY_STI | BLOCKING_BY_MOV_SS));

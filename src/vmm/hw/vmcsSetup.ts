@@ -71,8 +71,8 @@ export interface VmcsPages {
 }
 
 /** The controls the VMM always wants, whatever the memory virtualization. */
-export const BASE_PIN = PIN_EXTERNAL_INTERRUPT_EXITING;
-export const BASE_PROC = PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS;
+const BASE_PIN = PIN_EXTERNAL_INTERRUPT_EXITING;
+const BASE_PROC = PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS;
 
 /** Ports the guest reaches without a VM exit: the POST port 0x80, which Linux writes for I/O delays (as KVM once did). */
 const PASS_THROUGH_PORTS = [0x80];

@@ -9,9 +9,8 @@
  */
 import { GP } from '../../../cpu/exceptions';
 import { cr4Writable } from '../../../cpu/ops/controlRegs';
-import { REG32_NAMES } from '../../../cpu/registers';
 import {
-  CR0_AM, CR0_CD, CR0_EM, CR0_ET, CR0_MP, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR0_WP,
+  CR0_AM, CR0_CD, CR0_EM, CR0_ET, CR0_MP, CR0_NE, CR0_NW, CR0_PE, CR0_PG, CR0_TS, CR0_WP, REG32_NAMES,
 } from '../../../cpu/registers';
 import { VMCS } from '../../../cpu/vmx/index';
 import { hex } from '../../exitLog';
@@ -19,6 +18,7 @@ import { VmmStop } from '../../guestMemory';
 import type { ExitHandler } from '../exitHandler';
 import { GUEST_MODEL } from '../guestModel';
 import type { HwMonitor } from '../hwMonitor';
+import type { ShadowPaging } from '../shadowPaging';
 
 /** Access types; 3 is LMSW. */
 const MOV_TO = 0, MOV_FROM = 1, CLTS = 2;
@@ -28,12 +28,12 @@ const CR0_DEFINED = CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_NE | CR0_WP | CR0_AM
 const LMSW_BITS = CR0_PE | CR0_MP | CR0_EM | CR0_TS;
 
 /** CR0 as the guest sees it: its own bits, and the read shadow's where the VMM owns them. */
-export function guestCr0(hw: HwMonitor): number {
+function guestCr0(hw: HwMonitor): number {
   const v = hw.vcpu, mask = v.read(VMCS.CR0_GUEST_HOST_MASK);
   return (v.read(VMCS.GUEST_CR0) & ~mask) | (v.read(VMCS.CR0_READ_SHADOW) & mask);
 }
 
-export function guestCr4(hw: HwMonitor): number {
+function guestCr4(hw: HwMonitor): number {
   const v = hw.vcpu, mask = v.read(VMCS.CR4_GUEST_HOST_MASK);
   return (v.read(VMCS.GUEST_CR4) & ~mask) | (v.read(VMCS.CR4_READ_SHADOW) & mask);
 }
@@ -64,7 +64,7 @@ function loadCr4(hw: HwMonitor, value: number): boolean {
 }
 
 /** The shadow page tables, which the CR3 exits exist for. */
-function shadowOf(hw: HwMonitor) {
+function shadowOf(hw: HwMonitor): ShadowPaging {
   const shadow = hw.paging.shadow;
   if (shadow === undefined) throw new VmmStop('a CR3 access exited, but the VMM asked for CR3 exits only with shadow paging');
   return shadow;

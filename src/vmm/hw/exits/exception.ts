@@ -21,13 +21,15 @@ export const exception: ExitHandler = {
     const code = vcpu.read(VMCS.EXIT_INTR_ERRCODE), lin = vcpu.read(VMCS.EXIT_QUALIFICATION);
     q[0] = lin >>> 0;
     q[1] = code;
-    q[2] = shadow.pageFault(code, lin);
-    q[3] = shadow.changedEntries;
+    const outcome = shadow.pageFault(code, lin);
+    q[2] = outcome;
+    q[3] = outcome === PageFaultOutcome.PageTableWrite ? shadow.changedEntries
+      : outcome === PageFaultOutcome.GuestFault ? shadow.guestErrorCode : 0;
   },
-  qualify(lin, code, outcome, changed) {
+  qualify(lin, code, outcome, detail) {
     const what = `#PF at ${hex8(lin)} error code ${hex(code)}`;
     if (outcome === PageFaultOutcome.ShadowFilled) return `${what}: shadow entry filled (a fault the guest does not see)`;
-    if (outcome === PageFaultOutcome.GuestFault) return `${what}: the guest's own page fault, injected`;
-    return `${what}: write to a guest page table emulated, ${changed} entr${changed === 1 ? 'y' : 'ies'} changed`;
+    if (outcome === PageFaultOutcome.GuestFault) return `${what}: the guest's own page fault, injected with error code ${hex(detail)}`;
+    return `${what}: write to a guest page table emulated, ${detail} entr${detail === 1 ? 'y' : 'ies'} changed`;
   },
 };

@@ -17,8 +17,8 @@ import type { HwMonitor } from '../hwMonitor';
 
 const IO_IN = 1 << 3, IO_STRING = 1 << 4, IO_REP = 1 << 5, IO_IMMEDIATE = 1 << 6;
 
-export function ioPort(qualification: number): number { return qualification >>> 16; }
-export function ioSize(qualification: number): AccessSize { return ((qualification & 7) + 1) as AccessSize; }
+function ioPort(qualification: number): number { return qualification >>> 16; }
+function ioSize(qualification: number): AccessSize { return ((qualification & 7) + 1) as AccessSize; }
 
 const SEGMENT_BASES = [
   VMCS.GUEST_ES_BASE, VMCS.GUEST_CS_BASE, VMCS.GUEST_SS_BASE, VMCS.GUEST_DS_BASE, VMCS.GUEST_FS_BASE, VMCS.GUEST_GS_BASE,
