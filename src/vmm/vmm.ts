@@ -58,14 +58,14 @@ export interface VmmRunResult extends RunResult {
   events: number;
 }
 
-/** The modes that exist so far; `bt` and `hw` are described in DESIGN.md and come later. */
+/** The modes that exist so far; `bt` is described in DESIGN.md and comes later. */
 function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean, memVirt: MemVirtName): ModeMonitor | undefined {
   switch (mode) {
     case 'native': return accounting ? new NativeMonitor(vmm) : undefined;
     case 'trap': return new TrapMonitor(vmm);
     case 'pv': return new PvMonitor(vmm);
     case 'hw': return new HwMonitor(vmm, memVirt);
-    default: throw new VmmConfigError(`mode ${mode} is not available yet (the modes that run are native, trap and pv)`);
+    default: throw new VmmConfigError(`mode ${mode} is not available yet (the modes that run are native, trap, pv and hw)`);
   }
 }
 

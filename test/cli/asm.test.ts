@@ -66,10 +66,10 @@ describe('vtscope asm', () => {
 
     const map = JSON.parse(readFileSync(work.file('hello.json'), 'utf8'));
     // hello.asm: org 1 MiB; `start` follows the 32-byte Multiboot header.
-    expect(map.symbols).toContainEqual({ name: 'start', value: 0x100020, kind: 'label', section: '.text', location: { file: HELLO, line: 44, column: 1 } });
+    expect(map.symbols).toContainEqual({ name: 'start', value: 0x100020, kind: 'label', section: '.text', location: { file: HELLO, line: 45, column: 1 } });
     expect(map.symbols).toContainEqual(expect.objectContaining({ name: 'COM1', value: 0x3f8, kind: 'equ' }));
-    const first = map.map.find((e: { location: { line: number } }) => e.location.line === 45);
-    expect(first).toEqual({ address: 0x100020, length: 5, location: { file: HELLO, line: 45, column: 1 } }); // mov esp, stack_top
+    const first = map.map.find((e: { location: { line: number } }) => e.location.line === 46);
+    expect(first).toEqual({ address: 0x100020, length: 5, location: { file: HELLO, line: 46, column: 1 } }); // mov esp, stack_top
   });
 
   it('defines -D names and searches -I directories', () => {
