@@ -9,7 +9,7 @@ import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization
 import { MODE_NAMES, type ModeName } from '../vmm/vmm';
 import { UsageError } from './usage';
 
-/** The modes that run today; DESIGN.md's `bt` and `hw` come later. */
+/** The modes that run today; DESIGN.md's `bt` comes later. */
 export const AVAILABLE_MODES: readonly ModeName[] = ['native', 'trap', 'pv', 'hw'];
 
 export const MODE_OPTIONS = {
