@@ -97,6 +97,8 @@ export class Cpu {
 
   /** Guest instructions retired. */
   icount = 0;
+  /** The run loop stops when `icount` (plus exceptions delivered) reaches this (execute.ts). */
+  runUntil = 0;
   halted = false;
   /** Interrupts stay blocked until `icount` passes this (STI and MOV/POP SS shadows, SDM Vol. 3A, 6.8.3). */
   inhibitUntil = -1;

@@ -17,7 +17,8 @@ import { instructionExits, runsWithoutExits } from './vmx/exits';
  * advances time and calls again), or on a stop request (`cpu.stopReason`).
  */
 export function run(cpu: Cpu, budget: number): void {
-  const end = cpu.icount + budget;
+  // The end of this run; the machine may bring it closer (a device event due sooner).
+  cpu.runUntil = cpu.icount + budget;
   cpu.stopReason = StopReason.None;
   const code = cpu.code;
   const tlb = cpu.tlb;
@@ -25,7 +26,7 @@ export function run(cpu: Cpu, budget: number): void {
   // Exception deliveries count against the budget too, so a guest in which every instruction
   // faults still returns control (pause must always work).
   let events = 0;
-  while (cpu.icount + events < end && cpu.stopReason === StopReason.None) {
+  while (cpu.icount + events < cpu.runUntil && cpu.stopReason === StopReason.None) {
     // VMX non-root operation: event injection and the VM exits for interrupts come first (vmx/events.ts).
     if (cpu.vmxNonRoot && nonRootEvent(cpu)) {
       events++;
@@ -56,11 +57,14 @@ export function run(cpu: Cpu, budget: number): void {
       // Compiled blocks do not check for VM exits: in VMX non-root operation only blocks in which
       // nothing can exit run compiled (vmx/exits.ts).
       const nonRoot = cpu.vmxNonRoot;
-      if (block.compiled !== undefined && (!nonRoot || runsWithoutExits(cpu, block)) && insns.length <= end - cpu.icount - events) {
+      const left = cpu.runUntil - cpu.icount - events;
+      // In an interrupt shadow (after STI, MOV SS) one instruction runs, then interrupts are looked at again.
+      const shadow = cpu.icount <= cpu.inhibitUntil;
+      if (block.compiled !== undefined && !shadow && (!nonRoot || runsWithoutExits(cpu, block)) && insns.length <= left) {
         block.compiled(cpu);
         continue;
       }
-      const n = Math.min(insns.length, end - cpu.icount - events);
+      const n = shadow ? 1 : Math.min(insns.length, left);
       const mask = block.code32 ? -1 : 0xffff;
       for (let k = 0; k < n; k++) {
         const i = insns[k];

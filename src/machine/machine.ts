@@ -127,6 +127,10 @@ export class Machine implements CpuBus {
   ioWrite(port: number, size: AccessSize, value: number): void {
     this.syncDevices();
     this.io.write(port, size, value);
+    // A device programmed just now (the PIT, the UART) may be due before the running slice ends.
+    const cpu = this.cpu;
+    const due = cpu.icount + Math.max(1, Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION));
+    if (due < cpu.runUntil) cpu.runUntil = due;
   }
 
   mmioRead(): number { return 0xffff_ffff; }

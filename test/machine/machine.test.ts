@@ -130,3 +130,46 @@ describe('virtual time', () => {
     expect(a.instructions).toBeLessThan(1000);
   });
 });
+
+describe('interrupt timing', () => {
+  // IRQ 0 is raised while interrupts are off; STI's shadow covers one instruction, so the
+  // interrupt is taken after the first NOP (SDM Vol. 3A, 6.8.3), before the second NOP and the CLI.
+  it('a pending interrupt is taken right after the instruction that follows STI', () => {
+    const r = run(`
+      mov dword [0x1000 + 0x20*8], (0x08 << 16) | (addr(tick) & 0xffff)
+      mov dword [0x1000 + 0x20*8 + 4], (addr(tick) & 0xffff0000) | 0x8e00
+      lidt [idtr]
+      mov al, 0x11
+      out 0x20, al
+      mov al, 0x20
+      out 0x21, al
+      mov al, 4
+      out 0x21, al
+      mov al, 1
+      out 0x21, al
+      mov al, 0xfe
+      out 0x21, al
+      mov al, 0x30           ; channel 0, mode 0: IRQ 0 rises when the count of 2 runs out
+      out 0x43, al
+      mov al, 2
+      out 0x40, al
+      xor al, al
+      out 0x40, al
+      mov ecx, 100000        ; interrupts are off: let the PIT fire and the request wait in the PIC
+    spin: loop spin
+      xor ebx, ebx
+      sti
+      nop
+      mov ebx, 1             ; the handler must see EBX = 0: it ran before this
+      cli
+      hlt
+    tick:
+      mov al, bl
+      out 0xf4, al
+    idtr: dw 0x7ff
+          dd 0x1000
+    `);
+    expect(r.haltReason).toBe('exit');
+    expect(r.exitCode).toBe(1);   // (0 << 1) | 1: the handler saw EBX = 0
+  });
+});
