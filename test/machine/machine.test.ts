@@ -83,9 +83,8 @@ describe('how a run ends', () => {
   });
 });
 
-describe('virtual time', () => {
-  // PIT channel 0 in mode 2 at 100 Hz, IRQ 0 unmasked on a PIC remapped to 0x20: count ticks in HLT.
-  const ticker = `
+/** The IDT gate of vector 0x20 to `tick`, and the master PIC at vectors 0x20-0x27 with only IRQ 0 unmasked. */
+const TICK_GATE_AND_PIC = `
       mov dword [0x1000 + 0x20*8], (0x08 << 16) | (addr(tick) & 0xffff)
       mov dword [0x1000 + 0x20*8 + 4], (addr(tick) & 0xffff0000) | 0x8e00
       lidt [idtr]
@@ -98,7 +97,12 @@ describe('virtual time', () => {
       mov al, 1
       out 0x21, al
       mov al, 0xfe
-      out 0x21, al
+      out 0x21, al`;
+
+describe('virtual time', () => {
+  // PIT channel 0 in mode 2 at 100 Hz, IRQ 0 unmasked on a PIC remapped to 0x20: count ticks in HLT.
+  const ticker = `
+${TICK_GATE_AND_PIC}
       mov al, 0x34
       out 0x43, al
       mov ax, 11932          ; 1193182 Hz / 100
@@ -136,19 +140,7 @@ describe('interrupt timing', () => {
   // interrupt is taken after the first NOP (SDM Vol. 3A, 6.8.3), before the second NOP and the CLI.
   it('a pending interrupt is taken right after the instruction that follows STI', () => {
     const r = run(`
-      mov dword [0x1000 + 0x20*8], (0x08 << 16) | (addr(tick) & 0xffff)
-      mov dword [0x1000 + 0x20*8 + 4], (addr(tick) & 0xffff0000) | 0x8e00
-      lidt [idtr]
-      mov al, 0x11
-      out 0x20, al
-      mov al, 0x20
-      out 0x21, al
-      mov al, 4
-      out 0x21, al
-      mov al, 1
-      out 0x21, al
-      mov al, 0xfe
-      out 0x21, al
+${TICK_GATE_AND_PIC}
       mov al, 0x30           ; channel 0, mode 0: IRQ 0 rises when the count of 2 runs out
       out 0x43, al
       mov al, 2
