@@ -14,13 +14,13 @@ function resolved(config: Partial<LaunchAttributes>, activeFile: string | undefi
 
 describe('F5 with no launch.json', () => {
   it('launches the active .asm source in the default mode, and the adapter accepts it', () => {
-    const c = resolved({}, '/work/os/kernel.asm');
-    expect(c).toEqual({ type: 'vtscope', request: 'launch', name: 'vtscope: kernel.asm', program: '/work/os/kernel.asm', mode: 'native', memoryMiB: 64 });
-    expect(parseLaunchConfig(c)).toEqual({ program: '/work/os/kernel.asm', mode: 'native', stopOnEntry: false, memoryMiB: 64, args: undefined, serialInput: undefined });
+    const c = resolved({}, '/home/dev/os/kernel.asm');
+    expect(c).toEqual({ type: 'vtscope', request: 'launch', name: 'vtscope: kernel.asm', program: '/home/dev/os/kernel.asm', mode: 'native', memoryMiB: 64 });
+    expect(parseLaunchConfig(c)).toEqual({ program: '/home/dev/os/kernel.asm', mode: 'native', stopOnEntry: false, memoryMiB: 64, args: undefined, serialInput: undefined });
   });
 
   it('refuses, saying what to do, when the active editor holds no guest source', () => {
-    for (const file of [undefined, '/work/os/notes.md', '/work/os/kernel.nasm']) {
+    for (const file of [undefined, '/home/dev/os/notes.md', '/home/dev/os/kernel.nasm']) {
       const r = resolveLaunch({}, file, defaults);
       expect(r).toEqual({ error: expect.stringMatching(/open a guest \.asm source.*"program"/) });
     }
