@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Workdir, hasQemu, runQemu } from '../loader/toolchain';
+import { Workdir, runQemu } from '../loader/toolchain';
+import { qemuAvailable } from '../support/qemu';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const work = new Workdir();
@@ -115,7 +116,7 @@ describe('vtscope without a kernel', () => {
 describe('vtscope run on a kernel', () => {
   it('copies COM1 to stdout and exits with (v << 1) | 1 like QEMU', () => {
     const kernel = flatKernel('hi', HI);
-    if (hasQemu()) expect(runQemu(kernel, [], work.path)).toEqual({ output: 'hi\n', status: 1 });
+    if (qemuAvailable()) expect(runQemu(kernel, [], work.path)).toEqual({ output: 'hi\n', status: 1 });
     const json = work.file('hi.json');
     expect(vtscope('run', kernel, '--json', json)).toEqual({ status: 1, stdout: 'hi\n', stderr: '' });
     const report = JSON.parse(readFileSync(json, 'utf8'));

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LoadError, MBI_ADDRESS, loadMultiboot } from '../../src/loader/multiboot';
-import { Workdir, hasQemu, nasmMapSymbols, readelfSegments, readelfSymbols, run, runQemu } from './toolchain';
+import { qemuAvailable } from '../support/qemu';
+import { Workdir, nasmMapSymbols, readelfSegments, readelfSymbols, run, runQemu } from './toolchain';
 
 const MiB = 1024 * 1024;
 const work = new Workdir();
@@ -344,7 +345,7 @@ function describeMbi(ram: Uint8Array, mbi: number): string {
   return text;
 }
 
-describe.runIf(hasQemu())('the Multiboot information matches qemu-system-i386 -kernel', () => {
+describe.runIf(qemuAvailable())('the Multiboot information matches qemu-system-i386 -kernel', () => {
   const cases = [
     { what: 'flat kernel, 64 MiB, -append', format: 'bin' as const, mib: 64, cmdline: 'console=ttyS0 verbose' },
     { what: 'ELF kernel, 16 MiB, no -append', format: 'elf32' as const, mib: 16, cmdline: undefined },

@@ -99,15 +99,6 @@ export function nasmMapSymbols(mapFile: string): Map<string, number> {
   return symbols;
 }
 
-export function hasQemu(): boolean {
-  try {
-    run('qemu-system-i386', ['--version']);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Runs a Multiboot kernel under QEMU the way test-rigs.md says; returns COM1 output and exit status. */
 export function runQemu(kernel: string, args: string[], cwd: string): { output: string; status: number | null } {
   try {
