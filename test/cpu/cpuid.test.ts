@@ -12,6 +12,7 @@ import { CS, DS, ES, FS, GS, SS } from '../../src/cpu/registers';
 import { nasm } from '../support/nasm';
 import { qemuAvailable, runQemu } from '../support/qemu';
 import { execSnippet, makeCpu } from './harness';
+import { PUTC } from '../support/guestSerial';
 
 /** (EAX, ECX) inputs: every leaf qemu32 has, subleaves of leaf 4, and leaves beyond each range's end. */
 const QUERIES: [number, number][] = [
@@ -121,19 +122,7 @@ put_hex:                        ; EAX as 8 hex digits
     call putc
     loop .digit
     ret
-putc:                           ; AL to COM1 once the transmitter is empty
-    push edx
-    push eax
-    mov dx, 0x3fd
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop eax
-    mov dx, 0x3f8
-    out dx, al
-    pop edx
-    ret
+${PUTC}
 digits: db '0123456789abcdef'
 align 4
 queries:

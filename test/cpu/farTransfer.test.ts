@@ -14,6 +14,7 @@ import { Machine } from '../../src/machine/machine';
 import { nasm } from '../support/nasm';
 import { qemuAvailable, runQemu } from '../support/qemu';
 import { CODE_BASE, faultVector, GDT_BASE, makeCpu, STACK_TOP } from './harness';
+import { PUTC } from '../support/guestSerial';
 
 // ---- descriptor tables ------------------------------------------------------------------
 
@@ -639,18 +640,7 @@ int80_handler:
 .hang:
   hlt
   jmp .hang
-putc:
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  ret
-
+${PUTC}
 align 8
 gdt:
   dq 0

@@ -14,6 +14,7 @@ import { CS, DS, ES, ESP, FS, GS, SS } from '../../src/cpu/registers';
 import { nasm } from '../support/nasm';
 import { qemuAvailable, runQemu } from '../support/qemu';
 import { CODE_BASE, execSnippet, makeCpu, type SnippetResult, type SnippetState } from './harness';
+import { PUTC } from '../support/guestSerial';
 
 const UD = 6, GP = 13;
 
@@ -138,19 +139,7 @@ put_hex:
     pop edx
     pop ecx
     ret
-putc:
-    push edx
-    push eax
-    mov dx, 0x3fd
-.wait:
-    in al, dx
-    test al, 0x20
-    jz .wait
-    pop eax
-    mov dx, 0x3f8
-    out dx, al
-    pop edx
-    ret
+${PUTC}
 digits: db '0123456789abcdef'
 s_rdmsr: db 'rdmsr ', 0
 s_colon: db ': ', 0

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LoadError, MBI_ADDRESS, loadMultiboot } from '../../src/loader/multiboot';
 import { qemuAvailable } from '../support/qemu';
 import { Workdir, nasmMapSymbols, readelfSegments, readelfSymbols, run, runQemu } from './toolchain';
+import { PUTC } from '../support/guestSerial';
 
 const MiB = 1024 * 1024;
 const work = new Workdir();
@@ -294,19 +295,7 @@ space:
   jmp putc
 newline:
   mov al, 10
-putc:
-  push edx
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  pop edx
-  ret
+${PUTC}
 hex:
   push ecx
   mov ecx, 8

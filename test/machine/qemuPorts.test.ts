@@ -18,6 +18,7 @@ import { SystemPorts } from '../../src/machine/systemPorts';
 import { Uart16550 } from '../../src/machine/uart16550';
 import { nasm } from '../support/nasm';
 import { qemuAvailable, runQemu } from '../support/qemu';
+import { PUTC } from '../support/guestSerial';
 
 type Op =
   | { out: number; size: AccessSize; value: number }
@@ -130,17 +131,7 @@ ${body}
 .hang:
   hlt
   jmp .hang
-putc:
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  ret
+${PUTC}
 end_of_image:
 `;
 }
