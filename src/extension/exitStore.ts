@@ -3,7 +3,7 @@
  * exit records in a bounded ring (so a guest with millions of exits costs constant memory),
  * the adapter's exact counters per reason, the holes, and the user's reason filter.
  */
-import type { ExitRecordBody, ExitsEventBody, HoleBody, HolesEventBody, ReasonTotalBody } from './protocol';
+import type { ExitRecordBody, ExitsEventBody, HoleBody, HolesEventBody, ReasonTotalBody } from '../debug/protocol';
 
 export class ExitStore {
   /** Records ever made, as the adapter counts them (the ring keeps the newest `capacity`). */

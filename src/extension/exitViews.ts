@@ -7,7 +7,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { formatCount, hex8, percent, reasonLabel, type ExitStore } from './exitStore';
-import type { ExitRecordBody, HoleBody, ReasonTotalBody, SourceLine } from './protocol';
+import type { ExitRecordBody, HoleBody, ReasonTotalBody, SourceLine } from '../debug/protocol';
 import type { SessionTracker, TrackedSession } from './sessions';
 
 export const EXITS_VIEW = 'vtscope.exits';

@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { ExitStore } from './exitStore';
 import { DEBUG_TYPE } from './launchDefaults';
-import { EXITS_EVENT, HOLES_EVENT, parseExitsEvent, parseHolesEvent, ProtocolError } from './protocol';
+import { EXITS_EVENT, HOLES_EVENT, parseExitsEvent, parseHolesEvent, ProtocolError } from '../debug/protocol';
 import { ringRecords } from './settings';
 
 export interface TrackedSession {

@@ -2,7 +2,7 @@
 // holes, and the reason filter; and the custom event bodies it is fed from.
 import { describe, expect, it } from 'vitest';
 import { ExitStore, percent, reasonLabel } from '../../src/extension/exitStore';
-import { parseExitsEvent, parseHolesEvent, type ExitRecordBody } from '../../src/extension/protocol';
+import { parseExitsEvent, parseHolesEvent, type ExitRecordBody } from '../../src/debug/protocol';
 
 function record(seq: number, reason: string, reasonNumber: number | null = null): ExitRecordBody {
   return { seq, icount: seq * 10, cycles: seq * 100, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100000 + seq, cpl: 0, qualification: '', cost: 2400 };

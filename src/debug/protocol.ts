@@ -1,5 +1,5 @@
 /**
- * Custom Debug Adapter Protocol events from `vtscope dap` to the extension. Standard DAP has no
+ * Custom Debug Adapter Protocol events from `vtscope dap` to its clients (the extension reads them). Standard DAP has no
  * place for a VMM's exit log, so the adapter sends these as ordinary DAP events
  * (`{ type: 'event', event: NAME, body }`) that other clients ignore. Bodies are checked here,
  * field by field, because they cross a process boundary.
