@@ -2,17 +2,19 @@
  * `vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]`:
  * runs the image in every mode that applies and prints one table: mode, whether it gave the
  * same output as native (serial bytes and exit status), guest instructions, VMM events,
- * emulated cycles and the overhead against native. An ordinary kernel runs under native and
- * trap; a PV kernel (pvImage.ts) runs under pv only, as it needs the hypercalls. The modes
- * that do not exist yet are listed as such.
+ * emulated cycles and the overhead against native. An ordinary kernel runs under native, trap,
+ * bt and hw (once with shadow page tables, once with EPT); a PV kernel (pvImage.ts) under pv
+ * only, as it needs the hypercalls. A NASM source written for both (it tests `PARAVIRT`, as
+ * Linux kernels test CONFIG_PARAVIRT) is assembled twice, and its PV build is the pv row.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
 import { isPvImage } from '../vmm/pv/pvImage';
-import { createVmm, MODE_NAMES, type ModeName } from '../vmm/vmm';
+import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
+import { createVmm, type ModeName } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
-import { AVAILABLE_MODES, parseCostModel, sourceOf } from './modeOptions';
+import { parseCostModel, sourceOf } from './modeOptions';
 import { openForWriting, readImage, wholeNumber } from './runCommand';
 import { writeAll } from './stdoutSink';
 import { EX_DATAERR, UsageError } from './usage';
@@ -22,6 +24,8 @@ const DEFAULT_MAX_INSTRUCTIONS = 1_000_000_000;
 
 export interface ModeRow {
   mode: ModeName;
+  /** How `hw` virtualized memory in this row. */
+  memVirt?: MemVirtName;
   /** Whether the mode runs this image (false: not available yet, or not for this kind of kernel). */
   ran: boolean;
   note?: string;
@@ -79,37 +83,52 @@ function parseCompareArgs(args: string[]): CompareOptions {
 
 interface Outcome { output: Buffer; exitCode: number; row: ModeRow }
 
-function runMode(mode: ModeName, image: Uint8Array, opts: CompareOptions, source?: (eip: number) => string | undefined): Outcome {
-  const vmm = createVmm(mode, { memoryMiB: opts.memoryMiB, costModel: opts.costModel });
-  if (source !== undefined) vmm.holes.sourceOf = source;
+/** An image with its source lines, when it was assembled in process. */
+export interface Build {
+  image: Uint8Array;
+  source?: (eip: number) => string | undefined;
+}
+
+/** The rows of the table: every mode, with hw once per way of virtualizing memory. */
+const ROWS: readonly { mode: ModeName; memVirt?: MemVirtName }[] = [
+  { mode: 'native' }, { mode: 'trap' }, { mode: 'bt' }, { mode: 'pv' },
+  { mode: 'hw', memVirt: 'shadow' }, { mode: 'hw', memVirt: 'ept' },
+];
+
+function runMode(mode: ModeName, memVirt: MemVirtName | undefined, build: Build, opts: CompareOptions): Outcome {
+  const vmm = createVmm(mode, { memoryMiB: opts.memoryMiB, costModel: opts.costModel, memVirt });
+  if (build.source !== undefined) vmm.holes.sourceOf = build.source;
   const bytes: number[] = [];
   vmm.machine.onSerialOutput = (b) => bytes.push(b);
-  vmm.load(image, { fileName: opts.image });
+  vmm.load(build.image, { fileName: opts.image });
   const r = vmm.run({ maxInstructions: opts.maxInstructions });
   return {
     output: Buffer.from(bytes),
     exitCode: r.exitCode,
     row: {
-      mode, ran: true, exitCode: r.exitCode, haltReason: r.haltReason, instructions: r.instructions,
+      mode, memVirt, ran: true, exitCode: r.exitCode, haltReason: r.haltReason, instructions: r.instructions,
       events: r.events, cycles: r.cycles, holes: vmm.holes.total,
       note: r.haltReason === 'exit' ? undefined : r.message,
     },
   };
 }
 
-/** Runs every mode that applies and compares them with native. */
-export function compareModes(image: Uint8Array, opts: CompareOptions, source?: (eip: number) => string | undefined): ModeRow[] {
-  const pv = isPvImage(image);
-  const applies = (m: ModeName): boolean => (pv ? m === 'pv' : m !== 'pv');
+/**
+ * Runs every mode that applies and compares them with native. `pvBuild` is the same kernel
+ * built for pv, for an ordinary kernel that has one.
+ */
+export function compareModes(build: Build, opts: CompareOptions, pvBuild?: Build): ModeRow[] {
+  const pvOnly = isPvImage(build.image);
   const rows: ModeRow[] = [];
   let native: Outcome | undefined;
-  for (const mode of MODE_NAMES) {
-    if (!applies(mode)) {
-      rows.push({ mode, ran: false, note: pv ? 'a PV kernel runs under pv only' : 'not a PV kernel (no XEN_VER=xen-3.0 mark)' });
+  for (const { mode, memVirt } of ROWS) {
+    const b = mode === 'pv' && !pvOnly ? pvBuild : build;
+    if (b === undefined || (pvOnly && mode !== 'pv')) {
+      const note = pvOnly ? 'a PV kernel runs under pv only' : 'not a PV kernel (no XEN_VER=xen-3.0 mark, no PARAVIRT build)';
+      rows.push({ mode, memVirt, ran: false, note });
       continue;
     }
-    if (!AVAILABLE_MODES.includes(mode)) { rows.push({ mode, ran: false, note: 'not available yet' }); continue; }
-    const o = runMode(mode, image, opts, source);
+    const o = runMode(mode, memVirt, b, opts);
     if (mode === 'native') native = o;
     o.row.sameOutputAsNative = native === undefined ? null : o.output.equals(native.output) && o.exitCode === native.exitCode;
     o.row.overhead = native === undefined ? null : o.row.cycles! / native.row.cycles!;
@@ -118,36 +137,52 @@ export function compareModes(image: Uint8Array, opts: CompareOptions, source?: (
   return rows;
 }
 
+/** The row's name in the table: the mode, and for hw how it virtualized memory. */
+export function rowName(r: ModeRow): string {
+  return r.memVirt === undefined ? r.mode : `${r.mode} (${r.memVirt})`;
+}
+
 export function formatCompare(image: string, costModel: string, rows: ModeRow[]): string {
   const header = ['mode', 'same output as native', 'instructions', 'VMM events', 'emulated cycles', 'overhead', 'holes'];
   const cells = rows.map((r) => r.ran
-    ? [r.mode, r.sameOutputAsNative === null ? 'n/a' : r.sameOutputAsNative ? 'yes' : 'no', String(r.instructions),
+    ? [rowName(r), r.sameOutputAsNative === null ? 'n/a' : r.sameOutputAsNative ? 'yes' : 'no', String(r.instructions),
       String(r.events), String(r.cycles), r.overhead === null ? 'n/a' : `${r.overhead!.toFixed(2)}x`, String(r.holes)]
-    : [r.mode, '-', '-', '-', '-', '-', '-']);
+    : [rowName(r), '-', '-', '-', '-', '-', '-']);
   const widths = header.map((h, k) => Math.max(h.length, ...cells.map((c) => c[k].length)));
   const line = (c: string[]): string => c.map((x, k) => (k === 0 || k === 1 ? x.padEnd(widths[k]) : x.padStart(widths[k]))).join('  ').trimEnd();
   // One line per note, naming every mode it concerns.
   const byNote = new Map<string, string[]>();
-  for (const r of rows) if (r.note !== undefined) byNote.set(r.note, [...(byNote.get(r.note) ?? []), r.mode]);
+  for (const r of rows) if (r.note !== undefined) byNote.set(r.note, [...(byNote.get(r.note) ?? []), rowName(r)]);
   const notes = [...byNote].map(([note, modes]) => `  ${modes.join(', ')}: ${note}`);
   return [`${image} (cost model ${costModel})`, line(header), ...cells.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }
 
+/** The source tests PARAVIRT: it has a build for pv. */
+const PARAVIRT_TEST = /^\s*%\s*(?:ifdef|ifndef|elifdef|elifndef)\s+PARAVIRT\b/im;
+
+function assembleBuild(opts: CompareOptions, defines: Record<string, string>): Build | undefined {
+  const assembled = assembleFile(opts.image, { defines, includePaths: opts.includePaths }, 'compare');
+  if (assembled.diagnostics.length > 0) writeAll(2, Buffer.from(assembled.diagnostics.map(formatDiagnostic).join('')));
+  if (!assembled.ok) return undefined;
+  return { image: assembled.binary, source: sourceOf(assembled) };
+}
+
 export function compareCommand(args: string[]): number {
   const opts = parseCompareArgs(args);
-  let image: Uint8Array;
-  let source: ((eip: number) => string | undefined) | undefined;
+  let build: Build | undefined;
+  let pvBuild: Build | undefined;
   if (/\.asm$/i.test(opts.image)) {
-    const assembled = assembleFile(opts.image, opts, 'compare');
-    if (assembled.diagnostics.length > 0) writeAll(2, Buffer.from(assembled.diagnostics.map(formatDiagnostic).join('')));
-    if (!assembled.ok) return EX_DATAERR;
-    image = assembled.binary;
-    source = sourceOf(assembled);
+    build = assembleBuild(opts, opts.defines);
+    if (build === undefined) return EX_DATAERR;
+    if (PARAVIRT_TEST.test(readFileSync(opts.image, 'utf8')) && !isPvImage(build.image)) {
+      pvBuild = assembleBuild(opts, { ...opts.defines, PARAVIRT: '' });
+      if (pvBuild === undefined) return EX_DATAERR;
+    }
   } else {
-    image = readImage(opts.image, 'compare');
+    build = { image: readImage(opts.image, 'compare') };
   }
   const jsonFd = opts.json === undefined ? undefined : openForWriting(opts.json, 'compare');
-  const rows = compareModes(image, opts, source);
+  const rows = compareModes(build, opts, pvBuild);
   writeAll(1, Buffer.from(formatCompare(opts.image, opts.costModel, rows)));
   if (jsonFd !== undefined) {
     writeAll(jsonFd, Buffer.from(JSON.stringify({ image: opts.image, costModel: opts.costModel, modes: rows }, null, 2) + '\n'));

@@ -9,9 +9,6 @@ import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization
 import { MODE_NAMES, type ModeName } from '../vmm/vmm';
 import { UsageError } from './usage';
 
-/** The modes that run today; DESIGN.md's `bt` comes later. */
-export const AVAILABLE_MODES: readonly ModeName[] = ['native', 'trap', 'pv', 'hw'];
-
 export const MODE_OPTIONS = {
   mode: { type: 'string' },
   'cost-model': { type: 'string' },
@@ -23,16 +20,13 @@ export interface ModeOptions {
   mode: ModeName;
   costModel: string;
   stats: boolean;
-  /** How `hw` virtualizes memory. */
-  memVirt: MemVirtName;
+  /** How `hw` virtualizes memory; undefined: as the cost preset's processor would. */
+  memVirt: MemVirtName | undefined;
 }
 
 export function parseMode(command: string, text: string): ModeName {
   const mode = MODE_NAMES.find((m) => m === text);
   if (mode === undefined) throw new UsageError(`${command}: --mode must be one of ${MODE_NAMES.join(', ')}, not '${text}'`);
-  if (!AVAILABLE_MODES.includes(mode)) {
-    throw new UsageError(`${command}: --mode ${mode} is not available yet (the modes that run are ${AVAILABLE_MODES.join(', ')})`);
-  }
   return mode;
 }
 
@@ -44,9 +38,9 @@ export function parseCostModel(command: string, text: string | undefined): strin
   return name;
 }
 
-/** `--mem-virt ept|shadow`, which only `hw` has (EPT by default). */
-export function parseMemVirt(command: string, mode: ModeName, text: string | undefined): MemVirtName {
-  if (text === undefined) return 'ept';
+/** `--mem-virt ept|shadow`, which only `hw` has (by default EPT where the cost preset's processor has it). */
+export function parseMemVirt(command: string, mode: ModeName, text: string | undefined): MemVirtName | undefined {
+  if (text === undefined) return undefined;
   const memVirt = MEM_VIRT_NAMES.find((m) => m === text);
   if (memVirt === undefined) throw new UsageError(`${command}: --mem-virt must be one of ${MEM_VIRT_NAMES.join(', ')}, not '${text}'`);
   if (mode !== 'hw') throw new UsageError(`${command}: --mem-virt applies to --mode hw only`);

@@ -18,14 +18,17 @@ export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N
 vtscope run loads a Multiboot kernel (a flat binary whose Multiboot header has the address
 fields, an ELF32 executable, or a NASM source, assembled first) into the emulated PC, runs
 it and copies what it sends to COM1 to stdout. With --mode it runs the kernel under a VMM:
-native (none, the default), trap (trap-and-emulate in ring 1, shadow page tables), pv
-(paravirtualized: the kernel calls the VMM with int 0x82, see samples/pv-hello.asm) or hw
-(VMX non-root operation of the emulated VT-x, memory through EPT or shadow page tables);
-bt is not available yet.
+native (none, the default), trap (trap-and-emulate in ring 1, shadow page tables), bt
+(as trap, with each kernel block translated so that privileged and sensitive instructions
+call the VMM), pv (paravirtualized: the kernel calls the VMM with int 0x82, see
+samples/pv-hello.asm) or hw (VMX non-root operation of the emulated VT-x, memory through EPT
+or shadow page tables).
 
-vtscope compare runs IMAGE in every mode that applies (native and trap; pv alone for a
-kernel marked XEN_VER=xen-3.0) and prints, for each, whether the output matched native's,
-the guest instructions, the VMM's events, the emulated cycles and the overhead.
+vtscope compare runs IMAGE in every mode that applies (native, trap, bt, and hw with shadow
+page tables and with EPT; pv alone for a kernel marked XEN_VER=xen-3.0) and prints, for each,
+whether the output matched native's, the guest instructions, the VMM's events, the emulated
+cycles and the overhead. A NASM source that tests PARAVIRT (%ifdef PARAVIRT) is assembled a
+second time with PARAVIRT defined, and that build runs under pv.
 
 vtscope asm assembles a NASM source into a flat binary exactly as nasm -f bin does, with a
 listing like nasm -l and a JSON map of symbols and instruction addresses. Errors go to
@@ -37,8 +40,9 @@ or with --port N on 127.0.0.1 port N (0 picks a free port and prints it on stder
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
   --max-instructions N    stop after N guest instructions
-  --mode MODE             native, trap, pv or hw (bt is not available yet)
-  --mem-virt ept|shadow   how hw virtualizes memory: EPT (default) or shadow page tables
+  --mode MODE             native (default), trap, bt, pv or hw
+  --mem-virt ept|shadow   how hw virtualizes memory: EPT or shadow page tables (default: EPT
+                          if the cost model's processor has it, as nehalem-ept does)
   --cost-model NAME       cycles per event: p4-2006 (default), core-2006, nehalem-ept
   --stats                 print the VMM's events per reason to stderr (count, cycles, mean)
   --json FILE             write { exitCode, haltReason, instructions, eip, mode, costModel,

@@ -95,13 +95,14 @@ export class CodeCache {
       }
       // A block stays within one page; an instruction crossing the page end runs uncached, alone.
       if (offsetInPage + i.len > 0x1000 && n > 0) break;
-      if (monitor?.translate !== undefined) monitor.translate(cpu, i);
+      if (monitor?.translate !== undefined) monitor.translate(cpu, i, eip);
       block.insns.push(i);
       offsetInPage += i.len;
       eip = cpu.code32 ? (eip + i.len) | 0 : (eip + i.len) & 0xffff;
       if (endsBlock(i) || offsetInPage >= 0x1000) break;
       if (this.stopAt.size !== 0 && this.stopAt.has((cpu.segBase[CS] + eip) | 0)) break;
     }
+    if (monitor?.blockDecoded !== undefined) monitor.blockDecoded(cpu, block.eip, block.insns.length);
     return block;
   }
 

@@ -20,7 +20,9 @@ export interface Monitor {
    * Called by the code cache on each instruction it decodes, before it joins a block. The
    * monitor may replace `insn.exec` (keeping the original to call), for instance to observe
    * or emulate a sensitive instruction. Blocks are keyed by CPL as well while a monitor is
-   * set, so the decision may depend on `cpu.cpl`.
+   * set, so the decision may depend on `cpu.cpl`. `eip` is the instruction's offset in CS.
    */
-  translate?(cpu: Cpu, insn: Insn): void;
+  translate?(cpu: Cpu, insn: Insn, eip: number): void;
+  /** Called by the code cache when it has decoded (and translated) a block of `count` instructions at CS:`eip`. */
+  blockDecoded?(cpu: Cpu, eip: number, count: number): void;
 }

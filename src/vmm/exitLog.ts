@@ -58,6 +58,8 @@ export class ExitLog {
   private readonly cpls: Uint8Array;
   /** Records ever made; the ring holds the last min(total, capacity). */
   total = 0;
+  /** Told of each record as it is made (a debugger's VM-exit breakpoints); unset, it costs nothing. */
+  onRecord: ((reason: Reason, seq: number) => void) | undefined = undefined;
 
   constructor(readonly mode: string, capacity = RING_CAPACITY) {
     this.capacity = capacity;
@@ -101,13 +103,17 @@ export class ExitLog {
     const q = k * 4;
     this.args[q] = a; this.args[q + 1] = b; this.args[q + 2] = c; this.args[q + 3] = d;
     this.total++;
+    this.onRecord?.(reason, this.total - 1);
   }
 
-  /** The records still in the ring, oldest first. */
-  records(): ExitRecord[] {
-    const n = Math.min(this.total, this.capacity);
+  /** Sequence number of the oldest record still in the ring. */
+  get firstInRing(): number { return Math.max(0, this.total - this.capacity); }
+
+  /** Up to `count` of the records still in the ring from sequence number `from` on, oldest first. */
+  records(from = 0, count = Infinity): ExitRecord[] {
     const out: ExitRecord[] = [];
-    for (let j = this.total - n; j < this.total; j++) {
+    const start = Math.max(from, this.firstInRing);
+    for (let j = start; j < Math.min(this.total, start + count); j++) {
       const k = j % this.capacity;
       const r = this.reasons[this.reasonIds[k]];
       const q = k * 4;

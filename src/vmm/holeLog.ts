@@ -23,6 +23,8 @@ export class HoleLog {
   private readonly holes = new Map<number, Hole>();
   /** Where an address comes from in the source, if known. */
   sourceOf: (eip: number) => string | undefined = () => undefined;
+  /** Told of each execution counted (a debugger's hole breakpoint); unset, it costs nothing. */
+  onRecord: ((hole: Hole) => void) | undefined = undefined;
 
   /**
    * Counts one execution. `describe` is only called the first time the instruction at `eip`
@@ -30,10 +32,15 @@ export class HoleLog {
    */
   record(eip: number, kind: HoleKind, describe: () => { instruction: string; effect: string }): void {
     const key = (eip >>> 0) * 8 + kind;
-    const h = this.holes.get(key);
-    if (h !== undefined) { h.count++; return; }
-    const { instruction, effect } = describe();
-    this.holes.set(key, { instruction, eip: eip >>> 0, source: this.sourceOf(eip >>> 0) ?? null, count: 1, effect });
+    let h = this.holes.get(key);
+    if (h !== undefined) {
+      h.count++;
+    } else {
+      const { instruction, effect } = describe();
+      h = { instruction, eip: eip >>> 0, source: this.sourceOf(eip >>> 0) ?? null, count: 1, effect };
+      this.holes.set(key, h);
+    }
+    this.onRecord?.(h);
   }
 
   /** Every hole, by address. */

@@ -19,6 +19,7 @@ import { HoleLog } from './holeLog';
 import { HwMonitor } from './hw/hwMonitor';
 import type { MemVirtName } from './hw/memoryVirtualization';
 import { NativeMonitor } from './native';
+import { BtMonitor } from './bt/btMonitor';
 import { PvMonitor } from './pv/pvMonitor';
 import { TrapMonitor } from './trap/trapMonitor';
 import { VMM_RESERVED_MIB, VmmMemory } from './vmmMemory';
@@ -47,7 +48,7 @@ export interface VmmOptions {
    * instruction-cost table (default true). Without it native runs exactly as a bare Machine.
    */
   accounting?: boolean;
-  /** How `hw` virtualizes memory: EPT (default) or shadow page tables. */
+  /** How `hw` virtualizes memory: EPT or shadow page tables (default: EPT if the cost preset's processor has it). */
   memVirt?: MemVirtName;
 }
 
@@ -58,14 +59,13 @@ export interface VmmRunResult extends RunResult {
   events: number;
 }
 
-/** The modes that exist so far; `bt` is described in DESIGN.md and comes later. */
 function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean, memVirt: MemVirtName): ModeMonitor | undefined {
   switch (mode) {
     case 'native': return accounting ? new NativeMonitor(vmm) : undefined;
     case 'trap': return new TrapMonitor(vmm);
+    case 'bt': return new BtMonitor(vmm);
     case 'pv': return new PvMonitor(vmm);
     case 'hw': return new HwMonitor(vmm, memVirt);
-    default: throw new VmmConfigError(`mode ${mode} is not available yet (the modes that run are native, trap, pv and hw)`);
   }
 }
 
@@ -78,7 +78,8 @@ export class Vmm {
   readonly costs: CostPreset;
   /** The VMM's own RAM, in the modes that deprivilege the guest. */
   readonly memory: VmmMemory | undefined;
-  private readonly monitor: ModeMonitor | undefined;
+  /** The mode's monitor (undefined in native mode without accounting): a debugger reads its state. */
+  readonly monitor: ModeMonitor | undefined;
   private stopMessage: string | undefined = undefined;
 
   constructor(readonly mode: ModeName, opts: VmmOptions = {}) {
@@ -93,7 +94,7 @@ export class Vmm {
     this.log = new ExitLog(mode);
     this.accounting = new Accounting(this.cpu);
     this.memory = deprivileged ? new VmmMemory(this.machine) : undefined;
-    this.monitor = monitorFor(mode, this, opts.accounting ?? true, opts.memVirt ?? 'ept');
+    this.monitor = monitorFor(mode, this, opts.accounting ?? true, opts.memVirt ?? (preset.ept ? 'ept' : 'shadow'));
   }
 
   /** Loads a Multiboot image as the loader would, then lets the mode take the guest over. */
@@ -112,6 +113,7 @@ export class Vmm {
         }
       },
       translate: m.translate?.bind(m),
+      blockDecoded: m.blockDecoded?.bind(m),
     };
     this.stopMessage = undefined;
     try {
@@ -125,13 +127,18 @@ export class Vmm {
 
   /** Runs until the guest ends, the VMM stops it or the budget runs out. */
   run(opts: { maxInstructions?: number } = {}): VmmRunResult {
-    const cpu = this.cpu;
     const limit = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
-      const r = this.stopMessage === undefined ? this.machine.runSlice(limit - cpu.icount) : undefined;
-      if (this.stopMessage !== undefined) return this.result(this.stopped());
-      if (r !== undefined) return this.result(r);
+      const r = this.runSlice(limit - this.cpu.icount);
+      if (r !== undefined) return r;
     }
+  }
+
+  /** At most `budget` instructions of `run` (as Machine.runSlice): the end of the run, or undefined if the guest can go on. */
+  runSlice(budget: number): VmmRunResult | undefined {
+    const r = this.stopMessage === undefined ? this.machine.runSlice(budget) : undefined;
+    if (this.stopMessage !== undefined) return this.result(this.stopped());
+    return r === undefined ? undefined : this.result(r);
   }
 
   /** Ends the run at the next instruction boundary with `message` (exit status EXIT_VMM_STOP). */

@@ -55,7 +55,7 @@ describe('vtscope run --mode hw', () => {
 
   it('--stats prints the exits per reason and --json lists {number, name, count, cycles} with the SDM numbers', () => {
     const json = join(dir, 'hi.json');
-    const r = vtscope('run', IMAGE, '--mode', 'hw', '--stats', '--json', json, '--cost-model', 'core-2006');
+    const r = vtscope('run', IMAGE, '--mode', 'hw', '--stats', '--json', json, '--cost-model', 'core-2006', '--mem-virt', 'ept');
     expect(r.status).toBe(5);
     expect(r.stderr).toMatch(/^IO_INSTRUCTION +3 +50\.00% +2820 +50\.00% +940\.0$/m);
     expect(r.stderr).toMatch(/^CPUID +3 +50\.00% +2820 +50\.00% +940\.0$/m);

@@ -118,7 +118,7 @@ align 4
 buffer: dd 0`);
     const native = run('native', k.image);
     // Read the exit fields the way the VMM does, by their encodings: reason 4402, qualification 6400, length 440C.
-    const vmm = createVmm('hw');
+    const vmm = createVmm('hw', { memVirt: 'ept' });
     let serial = '';
     vmm.machine.onSerialOutput = (byte) => { serial += String.fromCharCode(byte); };
     vmm.load(k.image);
@@ -423,7 +423,7 @@ vga: dd 0`);
   it('stops the guest, naming the instruction and the address, on an access it cannot emulate', () => {
     const hw = run('hw', kernel(`
   add dword [0xfec00000], 1
-  ${EXIT}`).image);
+  ${EXIT}`).image, { memVirt: 'ept' });
     expect(hw.result.haltReason).toBe('vmm-stop');
     expect(hw.result.message).toMatch(/MMIO write at guest-physical 0xfec00000 \(EIP 0x[0-9a-f]{8}\) by 'add .*0xfec00000.*': the hw VMM emulates only MOV/);
   });

@@ -134,7 +134,7 @@ describe('identity EPT', () => {
   out 0xf4, al`, `
 align 4
 seen: dd 0`);
-    const native = run('native', k.image), hw = run('hw', k.image);
+    const native = run('native', k.image), hw = run('hw', k.image, { memVirt: 'ept' });
     expect(hw.result.exitCode).toBe(native.result.exitCode);
     expect(counts(hw.vmm).EPT_VIOLATION).toBe(2);
     expect(hw.vmm.cpu.readPhys32(64 * MIB)).toBe(loaded('ept').cpu.readPhys32(64 * MIB));

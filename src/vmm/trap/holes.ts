@@ -13,11 +13,10 @@ import { getZF } from '../../cpu/flags';
 import type { Exec, Insn } from '../../cpu/insn';
 import { ea } from '../../cpu/operands';
 import { CS, ESP, FLAG_IF, FLAG_IOPL, SS } from '../../cpu/registers';
-import { descDpl, descLimit } from '../../cpu/segmentation';
 import { hex8 } from '../exitLog';
 import { HoleKind } from '../holeLog';
 import { guestEflags, guestSelector } from './reflect';
-import type { Descriptor } from './shadowGdt';
+import { guestDescriptorQuery, type DescriptorAnswer } from './descriptorQuery';
 import type { TrapMonitor } from './trapMonitor';
 import { virtualCpl } from './virtualCpu';
 
@@ -181,8 +180,7 @@ function smsw(t: TrapMonitor): Wrapper {
   };
 }
 
-const DESC_S = 1 << 12;
-const guestDesc: Descriptor = { lo: 0, hi: 0 };
+const answer: DescriptorAnswer = { zf: false, value: 0 };
 
 /**
  * LAR and LSL report a descriptor's access rights and limit if the current CPL may see it:
@@ -190,22 +188,12 @@ const guestDesc: Descriptor = { lo: 0, hi: 0 };
  * The guest's answer uses its own descriptor and its own CPL (SDM Vol. 2, LAR and LSL).
  */
 function descriptorQuery(t: TrapMonitor, what: 'LAR' | 'LSL'): Wrapper {
-  const systemTypes = what === 'LAR' ? 0x1a3e : 0x0a0e;   // LAR: 1 2 3 4 5 9 B C; LSL: 1 2 3 9 B
   return (exec) => (cpu, i) => {
     const sel = i.mem ? cpu.read16(i.seg, ea(cpu, i)) : cpu.regs[i.rm] & 0xffff;
     exec(cpu, i);
     const gotZf = getZF(cpu) !== 0;
     const got = cpu.regs[i.reg];
-    const d = (sel & ~3) !== 0 ? t.gdt.guestDescriptor(sel, guestDesc) : undefined;
-    let wantZf = false, want = 0;
-    if (d !== undefined) {
-      const system = (d.hi & DESC_S) === 0;
-      const typeOk = !system || ((systemTypes >> ((d.hi >> 8) & 0xf)) & 1) !== 0;
-      const conforming = !system && ((d.hi >> 8) & 0xc) === 0xc;
-      const dpl = descDpl(d.hi);
-      wantZf = typeOk && (conforming || (dpl >= virtualCpl(cpu.cpl) && dpl >= (sel & 3)));
-      want = what === 'LAR' ? (i.o32 ? d.hi & 0x00f0ff00 : d.hi & 0xff00) : descLimit(d.lo, d.hi);
-    }
+    const { zf: wantZf, value: want } = guestDescriptorQuery(t, what, sel, i.o32, answer);
     const mask = i.o32 ? -1 : 0xffff;
     if (gotZf !== wantZf || (gotZf && ((got ^ want) & mask) !== 0)) {
       record(t, HoleKind.Descriptor, () => {

@@ -9,10 +9,11 @@ import type { Cpu } from '../../cpu/cpu';
 import { GP } from '../../cpu/exceptions';
 import { descAR, descBase, descLimit } from '../../cpu/segmentation';
 import { GuestFault, VmmStop, type GuestMemory } from '../guestMemory';
-import { FIRST_VMM_ENTRY, writeGdtEntry } from '../systemTables';
+import { FIRST_VMM_ENTRY, readGdtHigh, writeGdtEntry } from '../systemTables';
 import { GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
 
 const DESC_S = 1 << 12;
+const DESC_ACCESSED = 1 << 8;
 const DESC_P = 1 << 15;
 const DESC_G = 1 << 23;
 const DPL_MASK = 3 << 13;
@@ -83,12 +84,17 @@ export class ShadowGdt {
     }
   }
 
-  /** The guest's descriptor for `sel` (GDT only), or undefined beyond the table's end. */
+  /**
+   * The guest's descriptor for `sel` (GDT only), or undefined beyond the table's end. The
+   * processor sets the accessed bit of a code or data descriptor in the shadow it loads, so
+   * that bit comes from the shadow: what the guest's own table would hold on bare metal.
+   */
   guestDescriptor(sel: number, out: Descriptor): Descriptor | undefined {
     if ((sel & 4) !== 0) return undefined;
     const i = sel >> 3;
     if (2 * i + 1 >= this.guest.length) return undefined;
     out.lo = this.guest[2 * i]; out.hi = this.guest[2 * i + 1];
+    if ((out.hi & DESC_S) !== 0) out.hi |= readGdtHigh(this.mem, i) & DESC_ACCESSED;
     return out;
   }
 

@@ -110,10 +110,13 @@ export class TrapMonitor implements ModeMonitor {
     return true;
   }
 
-  translate(cpu: Cpu, insn: Insn): void {
+  translate(_cpu: Cpu, insn: Insn, _eip: number): void {
     this.vmm.accounting.chargeOnExecute(insn);
     wrapSensitive(this, insn);
   }
+
+  /** The instruction at EIP writes a guest page table (the PTE-write trap); `bt` adapts to it. */
+  pageTableWritten(): void {}
 
   // ---- services for the event handlers --------------------------------------------------
 

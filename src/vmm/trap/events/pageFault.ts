@@ -41,7 +41,8 @@ export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number):
     return;
   }
   if (write && t.shadow.follows(walk.phys)) {
-    emulatePteWrite(t, lin);
+    t.pageTableWritten();
+    emulatePteWrite(t, lin, false);
     return;
   }
   const spte = t.shadow.fill(lin, walk, write);
@@ -50,7 +51,31 @@ export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number):
     lin >>> 0, (write ? 1 : 0) | (user ? 2 : 0), walk.pteAddr >= 0 ? walk.pte >>> 0 : walk.pde >>> 0, spte >>> 0);
 }
 
-function emulatePteWrite(t: TrapMonitor, lin: number): void {
+/**
+ * `bt`'s translated page-table writer: its write to `lin` faulted on a page the shadows follow.
+ * If the guest's own tables allow the write, the VMM carries it out in the callout, with no
+ * trap, and returns true; otherwise the fault is delivered as usual (false).
+ */
+export function pteWriteInCallout(t: TrapMonitor, lin: number, errorCode: number): boolean {
+  const write = (errorCode & PF_W) !== 0, user = (errorCode & PF_U) !== 0;
+  if (!write) return false;
+  try {
+    walkGuest(t.cpu, t.vcpu, lin, write, user, true, walk);
+  } catch (f) {
+    if (!(f instanceof GuestFault)) throw f;
+    return false;
+  }
+  if (!t.shadow.follows(walk.phys)) return false;
+  emulatePteWrite(t, lin, true);
+  return true;
+}
+
+/**
+ * Carries out the faulting instruction with the guest page table writable for it alone, then
+ * drops the shadow entries made from what changed. After a trap the instruction retires here;
+ * in a `bt` callout the translated block retires it, and a nested fault is left to the CPU.
+ */
+function emulatePteWrite(t: TrapMonitor, lin: number, inCallout: boolean): void {
   const cpu = t.cpu;
   const page = (walk.phys & ~0xfff) >>> 0;
   const insn = t.decodeGuest();
@@ -68,6 +93,7 @@ function emulatePteWrite(t: TrapMonitor, lin: number): void {
     if (!(e instanceof CpuFault)) throw e;
     t.memory.write32(at, entry);
     cpu.tlb.invalidate(lin >>> 12);
+    if (inCallout) throw e;
     cpu.eip = start;
     const { vector, errorCode, hasErrorCode } = e;
     if (nesting >= MAX_NESTING) throw new VmmStop(`a write to the guest page table at ${hex8(page)} keeps faulting`);
@@ -81,7 +107,7 @@ function emulatePteWrite(t: TrapMonitor, lin: number): void {
   }
   t.memory.write32(at, entry);
   cpu.tlb.invalidate(lin >>> 12);
-  t.vmm.accounting.retire(insn);
+  if (!inCallout) t.vmm.accounting.retire(insn);
   cpu.leaveBlock = true;
   let changed = 0, dropped = 0;
   const base = page >>> 2;
@@ -92,5 +118,10 @@ function emulatePteWrite(t: TrapMonitor, lin: number): void {
     }
   }
   const c = t.vmm.costs.events;
-  t.vmm.event(t.reason('PTE write', 'page fault', pteWrite), c.pteWrite.cycles, page, lin >>> 0, changed, dropped);
+  if (inCallout) {
+    t.vmm.event(t.reason('bt callout PTE write', 'page fault', pteWrite), c.callout.cycles + c.emulateInstruction.cycles,
+      page, lin >>> 0, changed, dropped);
+  } else {
+    t.vmm.event(t.reason('PTE write', 'page fault', pteWrite), c.pteWrite.cycles, page, lin >>> 0, changed, dropped);
+  }
 }
