@@ -137,7 +137,7 @@ export class HwMonitor implements ModeMonitor {
       if (!(e instanceof VmmStop)) throw e;
       this.fail(e.message);
     }
-    this.record(basic, handler?.qualify ?? unhandled, rip, cpl, q);
+    this.record(basic, handler?.qualify ?? unhandled, rip, cpl, q, handler?.work?.(this.vmm.costs.events, q) ?? 0);
     if (!this.ended) this.enter(false);
   }
 
@@ -160,13 +160,13 @@ export class HwMonitor implements ModeMonitor {
     }
   }
 
-  private record(basic: number, qualify: Qualifier, rip: number, cpl: number, q: Float64Array): void {
+  private record(basic: number, qualify: Qualifier, rip: number, cpl: number, q: Float64Array, work: number): void {
     let reason = this.reasons[basic];
     if (reason === undefined) {
       reason = this.vmm.log.reason(exitReasonName(basic), 'vm exit', qualify, basic);
       this.reasons[basic] = reason;
     }
-    const cost = this.vmm.costs.events.vmExitEntry.cycles;
+    const cost = this.vmm.costs.events.vmExitEntry.cycles + work;
     const acc = this.vmm.accounting;
     acc.eventCycles += cost;
     this.vmm.log.record(reason, this.cpu.icount, acc.cycles(), rip, cpl, cost, q[0], q[1], q[2], q[3]);

@@ -26,5 +26,6 @@ export const cpuid: ExitHandler = {
     hw.vcpu.skipInstruction();
     q[0] = leaf >>> 0; q[1] = subleaf >>> 0;
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify: (leaf, subleaf) => `CPUID leaf ${hex(leaf)}${SUBLEAF_LEAVES.has(leaf) ? ` subleaf ${hex(subleaf)}` : ''}`,
 };

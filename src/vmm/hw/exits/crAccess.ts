@@ -104,6 +104,7 @@ export const crAccess: ExitHandler = {
     q[1] = value >>> 0;
     q[2] = done ? 0 : 1;
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify(qual, value, faulted) {
     const cr = qual & 0xf, type = (qual >>> 4) & 3, reg = REG32_NAMES[(qual >>> 8) & 7].toUpperCase();
     const outcome = faulted !== 0 ? ': #GP(0) injected' : '';

@@ -38,6 +38,7 @@ export const eptViolation: ExitHandler = {
     q[3] = a.size;
     vcpu.skipInstruction(i.len);
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify: (qual, gpa, value, size) =>
     `EPT violation ${accessName(qual)} GPA ${hex(gpa)}` +
     (size === 0 ? '' : `: MMIO ${(qual & QUAL_WRITE) !== 0 ? 'write' : 'read'} of ${size} byte${size === 1 ? '' : 's'} ${hex(value)}`),

@@ -26,6 +26,13 @@ export const exception: ExitHandler = {
     q[3] = outcome === PageFaultOutcome.PageTableWrite ? shadow.changedEntries
       : outcome === PageFaultOutcome.GuestFault ? shadow.guestErrorCode : 0;
   },
+  // The software modes' costs of the same work, without their trap round trip: the exit paid for that.
+  work(costs, q) {
+    const c = costs;
+    if (q[2] === PageFaultOutcome.ShadowFilled) return c.shadowPageFault.cycles - c.trapRoundTrip.cycles;
+    if (q[2] === PageFaultOutcome.PageTableWrite) return c.pteWrite.cycles - c.trapRoundTrip.cycles;
+    return c.reflect.cycles;
+  },
   qualify(lin, code, outcome, detail) {
     const what = `#PF at ${hex8(lin)} error code ${hex(code)}`;
     if (outcome === PageFaultOutcome.ShadowFilled) return `${what}: shadow entry filled (a fault the guest does not see)`;

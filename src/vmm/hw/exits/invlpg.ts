@@ -16,5 +16,6 @@ export const invlpg: ExitHandler = {
     hw.vcpu.skipInstruction();
     q[0] = lin >>> 0;
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify: (lin) => `INVLPG ${hex(lin)}`,
 };

@@ -100,6 +100,7 @@ export const io: ExitHandler = {
     q[1] = stringResult.moved;
     if (stringResult.done) hw.vcpu.skipInstruction();
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify(qual, value) {
     const input = (qual & IO_IN) !== 0, size = ioSize(qual);
     const port = `${(qual & IO_IMMEDIATE) !== 0 ? 'imm' : 'dx'}=${hex(ioPort(qual))}`;

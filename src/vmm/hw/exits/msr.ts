@@ -42,6 +42,7 @@ export const rdmsr: ExitHandler = {
     q[1] = value.lo >>> 0; q[2] = value.hi >>> 0;
     hw.vcpu.skipInstruction();
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify: (index, lo, hi, outcome) => describe('RDMSR', index, lo, hi, outcome),
 };
 
@@ -68,5 +69,6 @@ export const wrmsr: ExitHandler = {
     q[3] = DONE;
     hw.vcpu.skipInstruction();
   },
+  work: (costs) => costs.emulateInstruction.cycles,
   qualify: (index, lo, hi, outcome) => describe('WRMSR', index, lo, hi, outcome),
 };
