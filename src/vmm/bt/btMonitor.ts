@@ -6,9 +6,9 @@
  *   of trap/emulate) without a trap;
  * - the sensitive instructions that do not trap become callouts that give the guest ring 0's
  *   answer (sensitive.ts), so the holes of `trap` are closed;
- * - an instruction found writing a guest page table (it took the PTE-write trap once) is
- *   translated again as a callout that carries the write out with no trap (adaptive
- *   translation).
+ * - an instruction found writing a guest page table or the GDT (it took the protected-page
+ *   write trap once) is translated again as a callout that carries such writes out with no
+ *   trap (adaptive translation).
  * Translations live in the code cache: they are dropped when the guest writes the code, and a
  * mapping change finds the block by its new physical address. Translation is charged per
  * instruction. User code (ring 3) runs untranslated, as the hardware runs it.
@@ -30,8 +30,8 @@ const translated: Qualifier = (lin, count, callouts) =>
   `block at ${hex8(lin)}: ${count} instruction${count === 1 ? '' : 's'}, ${callouts} callout${callouts === 1 ? '' : 's'}`;
 
 export class BtMonitor extends TrapMonitor {
-  /** Linear addresses of guest-kernel instructions known to write guest page tables. */
-  private readonly pageTableWriters = new Set<number>();
+  /** Linear addresses of guest-kernel instructions known to write guest page tables or the GDT. */
+  private readonly protectedPageWriters = new Set<number>();
   private blockCallouts = 0;
   private readonly q = new Float64Array(4);
 
@@ -44,7 +44,7 @@ export class BtMonitor extends TrapMonitor {
     const sensitive = emulator === undefined ? sensitiveTranslation(insn) : undefined;
     if (emulator !== undefined) insn.exec = this.privilegedCallout(emulator, insn.exec);
     else if (sensitive !== undefined) insn.exec = this.sensitiveCallout(sensitive, insn.exec);
-    else if (this.pageTableWriters.has((cpu.segBase[CS] + eip) | 0)) insn.exec = this.pageTableWriterCallout(insn.exec);
+    else if (this.protectedPageWriters.has((cpu.segBase[CS] + eip) | 0)) insn.exec = this.protectedPageWriterCallout(insn.exec);
     else {
       this.vmm.accounting.chargeOnExecute(insn);
       return;
@@ -61,15 +61,21 @@ export class BtMonitor extends TrapMonitor {
       count * this.vmm.costs.events.translatePerInstruction.cycles, (cpu.segBase[CS] + eip) >>> 0, count, callouts);
   }
 
-  /** Adaptive translation: the instruction at EIP took the PTE-write trap; translate it again as a callout. */
-  override pageTableWritten(): void {
+  /** Adaptive translation: the instruction at EIP took a protected-page write trap; translate it again as a callout. */
+  override protectedPageWritten(): void {
     const cpu = this.cpu;
     if (cpu.cpl !== 1) return;
     const lin = (cpu.segBase[CS] + cpu.eipStart) | 0;
-    if (this.pageTableWriters.has(lin)) return;
-    this.pageTableWriters.add(lin);
+    if (this.protectedPageWriters.has(lin)) return;
+    this.protectedPageWriters.add(lin);
     const phys = translateDebug(cpu, lin);
     if (phys >= 0) cpu.code.invalidatePage(phys >>> 12);
+  }
+
+  override prepareForEmulation(insn: Insn): void {
+    const s = this.cpu.cpl === 1 ? sensitiveTranslation(insn) : undefined;
+    if (s === undefined) super.prepareForEmulation(insn);
+    else insn.exec = this.sensitiveCallout(s, insn.exec);
   }
 
   /**
@@ -103,8 +109,8 @@ export class BtMonitor extends TrapMonitor {
     };
   }
 
-  /** A known page-table writer: a write that hits a followed page is done in the callout, with no trap. */
-  private pageTableWriterCallout(exec: Exec): Exec {
+  /** A known writer of protected pages: a write that hits one is done in the callout, with no trap. */
+  private protectedPageWriterCallout(exec: Exec): Exec {
     return (cpu, i) => {
       try {
         exec(cpu, i);

@@ -8,7 +8,8 @@
  * ("shadow #PF"). Every guest page that a shadow follows (a guest page directory of a root, a
  * guest page table behind a shadow page table) is mapped read-only in every shadow, so a
  * guest write to it faults and is carried out by the VMM, which then drops the shadow entries
- * built from what changed ("PTE write"). The VMM's own region (page-directory entry 1023) is
+ * built from what changed ("PTE write"). The pages of the guest's GDT are guarded the same
+ * way, so the VMM sees the guest change a descriptor after LGDT ("GDT write"). The VMM's own region (page-directory entry 1023) is
  * in every root.
  */
 import type { Cpu } from '../../cpu/cpu';
@@ -45,6 +46,8 @@ export class ShadowPageTables {
   private readonly followers = new Map<number, Follower[]>();
   /** Guest frame page number -> addresses of shadow PTEs mapping it writable (checked before use). */
   private readonly writable = new Map<number, number[]>();
+  /** Guest pages holding another table the VMM shadows (the guest's GDT): mapped read-only too. */
+  private guarded = new Set<number>();
   private clock = 0;
 
   constructor(private readonly cpu: Cpu, private readonly mem: VmmMemory, private readonly ctl: GuestControl) {}
@@ -70,6 +73,15 @@ export class ShadowPageTables {
   /** Is the guest page holding `phys` one the shadows follow (so writes to it must trap)? */
   follows(phys: number): boolean { return this.followers.has(phys >>> 12); }
 
+  /** Is the guest page holding `phys` one of the guarded pages (see `guard`)? */
+  guards(phys: number): boolean { return this.guarded.has(phys >>> 12); }
+
+  /** Makes guest pages `pages` (page numbers) the guarded ones: every write to them faults into the VMM. */
+  guard(pages: readonly number[]): void {
+    this.guarded = new Set(pages);
+    for (const page of pages) this.writeProtect(page);
+  }
+
   /**
    * Fills the shadow entry for `lin` from a successful guest walk `w`. The entry is writable
    * only if the guest's is, the guest's dirty bit is set (or this is the write that sets it)
@@ -88,7 +100,7 @@ export class ShadowPageTables {
     const table = this.tableFor(i, w);
     const entry = w.pteAddr >= 0 ? w.pte : w.pde;
     const dirty = !paging || (entry & PTE_D) !== 0 || write;
-    const rw = (w.rw || (!wp && !w.us)) && dirty && !this.follows(frame);
+    const rw = (w.rw || (!wp && !w.us)) && dirty && !this.follows(frame) && !this.guards(frame);
     const spte = frame | PTE_P | PTE_A | (w.us ? PTE_US : 0) | (rw ? PTE_RW | PTE_D : 0);
     const at = table + ((lin >>> 12) & 0x3ff) * 4;
     this.mem.write32(at, spte);
@@ -196,17 +208,21 @@ export class ShadowPageTables {
     if (list === undefined) {
       list = [];
       this.followers.set(page, list);
-      const mappings = this.writable.get(page);
-      if (mappings !== undefined) {
-        for (const at of mappings) {
-          const e = this.mem.read32(at);
-          if ((e & PTE_P) !== 0 && (e >>> 12) === page) this.mem.write32(at, e & ~PTE_RW);
-        }
-        this.writable.delete(page);
-        this.cpu.tlb.flush(false);
-      }
+      this.writeProtect(page);
     }
     list.push({ root, index });
+  }
+
+  /** Makes every writable shadow mapping of guest page `page` read-only. */
+  private writeProtect(page: number): void {
+    const mappings = this.writable.get(page);
+    if (mappings === undefined) return;
+    for (const at of mappings) {
+      const e = this.mem.read32(at);
+      if ((e & PTE_P) !== 0 && (e >>> 12) === page) this.mem.write32(at, e & ~PTE_RW);
+    }
+    this.writable.delete(page);
+    this.cpu.tlb.flush(false);
   }
 
   private unfollow(page: number, root: Root, index: number): void {

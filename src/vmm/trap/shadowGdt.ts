@@ -63,20 +63,29 @@ export class ShadowGdt {
 
   constructor(private readonly mem: VmmMemory) {}
 
-  /** LGDT: copies the guest's table and rebuilds the shadow from it. */
-  load(guestMem: GuestMemory, base: number, limit: number): void {
+  /**
+   * LGDT: copies the guest's table and rebuilds the shadow from it. `rewritten`: the same table
+   * after the guest wrote to it, so the descriptors it left alone keep the accessed bit the
+   * processor set in the shadow.
+   */
+  load(guestMem: GuestMemory, base: number, limit: number, rewritten = false): void {
     const entries = Math.floor((limit + 1) / 8);
     if (entries > FIRST_VMM_ENTRY) {
       throw new VmmStop(`the guest's GDT (limit 0x${limit.toString(16)}) reaches the last three entries, which the VMM keeps for itself`);
     }
     const copy = new Int32Array(entries * 2);
     for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
-    const old = this.guest.length / 2;
+    const previous = this.guest;
+    const old = previous.length / 2;
     this.guest = copy;
     const d: Descriptor = { lo: 0, hi: 0 };
     for (let i = 0; i < Math.max(entries, old); i++) {
       if (i < entries) {
-        const c = compress({ lo: copy[2 * i], hi: copy[2 * i + 1] }, d);
+        let hi = copy[2 * i + 1];
+        if (rewritten && i < old && previous[2 * i] === copy[2 * i] && ((previous[2 * i + 1] ^ hi) & ~DESC_ACCESSED) === 0) {
+          hi |= readGdtHigh(this.mem, i) & DESC_ACCESSED;
+        }
+        const c = compress({ lo: copy[2 * i], hi }, d);
         writeGdtEntry(this.mem, i, c.lo, c.hi);
       } else {
         writeGdtEntry(this.mem, i, 0, 0);

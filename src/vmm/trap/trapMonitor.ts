@@ -14,7 +14,7 @@ import { EventKind } from '../../cpu/interrupts';
 import { Insn } from '../../cpu/insn';
 import { CR0_ET, CR0_PE, CR0_PG, CR0_WP, CS, DS, ES, FLAG_IOPL, FS, GS, SS } from '../../cpu/registers';
 import { hex8, type EventClass, type Qualifier, type Reason } from '../exitLog';
-import { GuestFault, GuestMemory } from '../guestMemory';
+import { GuestFault, GuestMemory, walkGuest, Walk } from '../guestMemory';
 import { ShadowPageTables } from '../shadow/shadowPageTables';
 import { descriptor, installSystemTables } from '../systemTables';
 import type { ModeMonitor, Vmm } from '../vmm';
@@ -64,6 +64,7 @@ export class TrapMonitor implements ModeMonitor {
   /** A fault of the instruction being executed, to give the guest as it is (see raiseForGuest). */
   private pending: GuestFault | undefined = undefined;
   private readonly insn = new Insn(() => undefined);
+  private readonly walk = new Walk();
 
   constructor(readonly vmm: Vmm) {
     this.cpu = vmm.cpu;
@@ -90,6 +91,7 @@ export class TrapMonitor implements ModeMonitor {
     cpu.cr4 = 0;
     this.shadow = new ShadowPageTables(cpu, this.memory, this.vcpu);
     this.shadow.activate();
+    this.guardGdt();
   }
 
   intercept(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean): boolean {
@@ -115,8 +117,40 @@ export class TrapMonitor implements ModeMonitor {
     wrapSensitive(this, insn);
   }
 
-  /** The instruction at EIP writes a guest page table (the PTE-write trap); `bt` adapts to it. */
-  pageTableWritten(): void {}
+  /** The instruction at EIP writes a page holding a guest page table or the GDT (it trapped); `bt` adapts to it. */
+  protectedPageWritten(): void {}
+
+  /**
+   * An instruction the VMM carries out itself after its write to a protected page faulted:
+   * it gets what `translate` gives instructions in the code cache (here, the hole checks).
+   */
+  prepareForEmulation(insn: Insn): void {
+    wrapSensitive(this, insn);
+  }
+
+  /**
+   * Guards the guest pages that hold its GDT (through its current page tables), so that a
+   * descriptor it writes after LGDT reaches the shadow GDT. Called at LGDT and when the guest's
+   * paging changes; pages the guest has not mapped are left out.
+   */
+  guardGdt(): void {
+    const v = this.vcpu, pages: number[] = [];
+    if (v.gdtrLimit > 0) {
+      for (let lin = v.gdtrBase & ~0xfff; lin <= v.gdtrBase + v.gdtrLimit; lin += 0x1000) {
+        try {
+          pages.push(walkGuest(this.cpu, v, lin | 0, false, false, false, this.walk).phys >>> 12);
+        } catch (f) {
+          if (!(f instanceof GuestFault)) throw f;
+        }
+      }
+    }
+    this.shadow.guard(pages);
+  }
+
+  /** The guest wrote its GDT: the shadow is rebuilt from the guest's table as LGDT would. */
+  gdtWritten(): void {
+    this.gdt.load(this.mem, this.vcpu.gdtrBase, this.vcpu.gdtrLimit, true);
+  }
 
   // ---- services for the event handlers --------------------------------------------------
 

@@ -32,6 +32,7 @@ export const LGDT: Emulator = {
     const { limit, base } = tableOperand(t, insn);
     t.gdt.load(t.mem, base, limit);
     t.vcpu.gdtrBase = base; t.vcpu.gdtrLimit = limit;
+    t.guardGdt();
     q[0] = base >>> 0; q[1] = limit;
   },
   qualify: (base, limit) => `LGDT base ${hex(base)} limit ${hex(limit)}`,

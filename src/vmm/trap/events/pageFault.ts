@@ -6,6 +6,8 @@
  * - they allow it and it writes a page the shadows follow (a guest page directory or page
  *   table): the VMM carries the instruction out with the page writable for it alone, then
  *   drops the shadow entries built from what changed ("PTE write");
+ * - it writes a page of the guest's GDT: carried out the same way, then the shadow GDT is
+ *   rebuilt ("GDT write");
  * - otherwise the shadow lacked the entry, or had it read-only until the guest's dirty bit
  *   is set: the VMM fills it and the instruction runs again ("shadow #PF", a hidden fault).
  */
@@ -25,6 +27,8 @@ let nesting = 0;
 
 const shadowFill: Qualifier = (lin, access, guest, shadow) =>
   `linear ${hex8(lin)} ${(access & 1) !== 0 ? 'write' : 'read'} from CPL ${(access & 2) !== 0 ? 3 : 1}: guest entry ${hex8(guest)}, shadow PTE ${hex8(shadow)}`;
+const gdtWrite: Qualifier = (page, lin, changed) =>
+  `guest GDT page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow GDT rebuilt`;
 const pteWrite: Qualifier = (page, lin, changed, dropped) =>
   `guest page table ${hex8(page)} written through linear ${hex8(lin)}: ${changed} entr${changed === 1 ? 'y' : 'ies'} changed, ${dropped} shadow entr${dropped === 1 ? 'y' : 'ies'} dropped`;
 
@@ -40,9 +44,10 @@ export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number):
     t.reflect(PF, EventKind.Exception, f.errorCode, true, cpu.eipStart);
     return;
   }
-  if (write && t.shadow.follows(walk.phys)) {
-    t.pageTableWritten();
-    emulatePteWrite(t, lin, false);
+  const table = write ? protectedTable(t, walk.phys) : undefined;
+  if (table !== undefined) {
+    t.protectedPageWritten();
+    emulateProtectedWrite(t, lin, false, table);
     return;
   }
   const spte = t.shadow.fill(lin, walk, write);
@@ -51,8 +56,15 @@ export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number):
     lin >>> 0, (write ? 1 : 0) | (user ? 2 : 0), walk.pteAddr >= 0 ? walk.pte >>> 0 : walk.pde >>> 0, spte >>> 0);
 }
 
+type ProtectedTable = 'page table' | 'GDT';
+
+/** The kind of VMM-shadowed table on the guest page holding `phys`, if any. */
+function protectedTable(t: TrapMonitor, phys: number): ProtectedTable | undefined {
+  return t.shadow.follows(phys) ? 'page table' : t.shadow.guards(phys) ? 'GDT' : undefined;
+}
+
 /**
- * `bt`'s translated page-table writer: its write to `lin` faulted on a page the shadows follow.
+ * `bt`'s translated writer of a protected page: its write to `lin` faulted on a page holding a guest page table or the GDT.
  * If the guest's own tables allow the write, the VMM carries it out in the callout, with no
  * trap, and returns true; otherwise the fault is delivered as usual (false).
  */
@@ -65,20 +77,23 @@ export function pteWriteInCallout(t: TrapMonitor, lin: number, errorCode: number
     if (!(f instanceof GuestFault)) throw f;
     return false;
   }
-  if (!t.shadow.follows(walk.phys)) return false;
-  emulatePteWrite(t, lin, true);
+  const table = protectedTable(t, walk.phys);
+  if (table === undefined) return false;
+  emulateProtectedWrite(t, lin, true, table);
   return true;
 }
 
 /**
- * Carries out the faulting instruction with the guest page table writable for it alone, then
- * drops the shadow entries made from what changed. After a trap the instruction retires here;
- * in a `bt` callout the translated block retires it, and a nested fault is left to the CPU.
+ * Carries out the faulting instruction with the guest page writable for it alone, then brings
+ * what the VMM built from the page in line: the shadow entries made from what changed (a page
+ * table) or the shadow GDT. After a trap the instruction retires here; in a `bt` callout the
+ * translated block retires it, and a nested fault is left to the CPU.
  */
-function emulatePteWrite(t: TrapMonitor, lin: number, inCallout: boolean): void {
+function emulateProtectedWrite(t: TrapMonitor, lin: number, inCallout: boolean, table: ProtectedTable): void {
   const cpu = t.cpu;
   const page = (walk.phys & ~0xfff) >>> 0;
   const insn = t.decodeGuest();
+  t.prepareForEmulation(insn);
   t.shadow.fill(lin, walk, false);
   const at = t.shadow.shadowEntry(lin);
   const entry = t.memory.read32(at);
@@ -96,7 +111,7 @@ function emulatePteWrite(t: TrapMonitor, lin: number, inCallout: boolean): void 
     if (inCallout) throw e;
     cpu.eip = start;
     const { vector, errorCode, hasErrorCode } = e;
-    if (nesting >= MAX_NESTING) throw new VmmStop(`a write to the guest page table at ${hex8(page)} keeps faulting`);
+    if (nesting >= MAX_NESTING) throw new VmmStop(`a write to the guest ${table} at ${hex8(page)} keeps faulting`);
     nesting++;
     try {
       t.intercept(cpu, vector, EventKind.Exception, errorCode, hasErrorCode);
@@ -109,19 +124,23 @@ function emulatePteWrite(t: TrapMonitor, lin: number, inCallout: boolean): void 
   cpu.tlb.invalidate(lin >>> 12);
   if (!inCallout) t.vmm.accounting.retire(insn);
   cpu.leaveBlock = true;
-  let changed = 0, dropped = 0;
+  const c = t.vmm.costs.events;
+  // In a callout: the same upkeep as after the trap, without the trap.
+  const cost = inCallout ? c.callout.cycles + c.pteWrite.cycles - c.trapRoundTrip.cycles : c.pteWrite.cycles;
+  const prefix = inCallout ? 'bt callout ' : '';
   const base = page >>> 2;
+  let changed = 0, dropped = 0;
+  if (table === 'GDT') {
+    for (let k = 0; k < 1024; k += 2) if (before[k] !== cpu.ram32[base + k] || before[k + 1] !== cpu.ram32[base + k + 1]) changed++;
+    t.gdtWritten();
+    t.vmm.event(t.reason(`${prefix}GDT write`, 'page fault', gdtWrite), cost, page, lin >>> 0, changed);
+    return;
+  }
   for (let k = 0; k < 1024; k++) {
     if (before[k] !== cpu.ram32[base + k]) {
       changed++;
       dropped += t.shadow.guestEntryChanged(page >>> 12, k);
     }
   }
-  const c = t.vmm.costs.events;
-  if (inCallout) {
-    t.vmm.event(t.reason('bt callout PTE write', 'page fault', pteWrite), c.callout.cycles + c.emulateInstruction.cycles,
-      page, lin >>> 0, changed, dropped);
-  } else {
-    t.vmm.event(t.reason('PTE write', 'page fault', pteWrite), c.pteWrite.cycles, page, lin >>> 0, changed, dropped);
-  }
+  t.vmm.event(t.reason(`${prefix}PTE write`, 'page fault', pteWrite), cost, page, lin >>> 0, changed, dropped);
 }
