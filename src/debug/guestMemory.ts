@@ -16,11 +16,13 @@ export function hex8(value: number): string {
 }
 
 export class GuestMemory {
-  constructor(private readonly cpu: Cpu) {}
+  constructor(private readonly cpu: Cpu,
+    /** Linear to physical address, or -1: the processor's page walk unless a VMM's guest has page tables of its own. */
+    private readonly translate: (lin: number) => number = (lin) => translateDebug(cpu, lin)) {}
 
   /** The RAM address behind linear address `lin`, or undefined if unmapped or not RAM. */
   physical(lin: number): number | undefined {
-    const p = translateDebug(this.cpu, lin | 0);
+    const p = this.translate(lin | 0);
     if (p < 0 || !this.cpu.isRamPage(p >>> 12)) return undefined;
     return p;
   }
@@ -76,7 +78,7 @@ export class GuestMemory {
 
   /** Why `lin` cannot be accessed, for messages. */
   why(lin: number): string {
-    const p = translateDebug(this.cpu, lin | 0);
+    const p = this.translate(lin | 0);
     if (p < 0) return 'not mapped by the page tables';
     return `physical address ${hex8(p)} is not RAM`;
   }

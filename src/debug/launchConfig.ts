@@ -3,15 +3,22 @@
  * every problem is a LaunchError that names the attribute and says what it must be.
  */
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { COST_PRESETS } from '../vmm/costModel';
+import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization';
+import { MODE_NAMES, type ModeName } from '../vmm/vmm';
 import { LaunchError } from './runtime';
 
-export const MODES = ['native', 'trap', 'bt', 'pv', 'hw'] as const;
-export type Mode = (typeof MODES)[number];
+export const MODES = MODE_NAMES;
+export type Mode = ModeName;
 
 export interface LaunchConfig {
   /** The kernel image: a Multiboot ELF or flat binary. */
   program: string;
   mode: Mode;
+  /** How `hw` virtualizes memory (EPT when not given). */
+  memVirt?: MemVirtName;
+  /** The cost preset the VMM charges (the VMM's default when not given). */
+  costModel?: string;
   stopOnEntry: boolean;
   memoryMiB?: number;
   /** The Multiboot command line (after the image name, as QEMU passes it). */
@@ -20,8 +27,7 @@ export interface LaunchConfig {
   serialInput?: string;
 }
 
-/** Attributes that belong to the VMM modes, which this version does not run. */
-const VMM_ONLY = ['memVirt', 'costModel'];
+const oneOf = (names: readonly string[]): string => `one of ${names.join(', ')}`;
 
 export function parseLaunchConfig(raw: unknown): LaunchConfig {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new LaunchError('launch: the arguments must be an object');
@@ -33,22 +39,30 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
     return v;
   };
   const isString = (v: unknown): v is string => typeof v === 'string';
+  const isOneOf = <T extends string>(names: readonly T[]) => (v: unknown): v is T => (names as readonly unknown[]).includes(v);
   const program = optional('program', 'a path', isString);
   if (program === undefined || program.trim() === '') {
     throw new LaunchError("launch: 'program' is missing: give the path of a Multiboot kernel (ELF or flat binary)");
   }
-  const mode = optional('mode', `one of ${MODES.join(', ')}`, (v): v is Mode => (MODES as readonly unknown[]).includes(v)) ?? 'native';
-  if (mode !== 'native') {
-    throw new LaunchError(`launch: mode '${mode}' is not available in this version of the debug adapter: only 'native' runs guests so far`);
-  }
-  for (const name of VMM_ONLY) {
-    if (a[name] !== undefined) throw new LaunchError(`launch: '${name}' applies to the VMM modes, which this version does not run (mode is 'native')`);
+  const mode = optional('mode', oneOf(MODES), isOneOf(MODES)) ?? 'native';
+  const memVirt = optional('memVirt', `${oneOf(MEM_VIRT_NAMES)} (mode hw only)`, isOneOf(MEM_VIRT_NAMES));
+  const presets = COST_PRESETS.map((p) => p.name);
+  const costModel = optional('costModel', `a cost preset: ${oneOf(presets)}`, isOneOf(presets));
+  // Native mode has no VMM to apply these to; only hw chooses how memory is virtualized.
+  if (mode === 'native') {
+    for (const name of ['memVirt', 'costModel'] as const) {
+      if (a[name] !== undefined) throw new LaunchError(`launch: '${name}' applies to the VMM modes (trap, bt, pv, hw), not to mode 'native'`);
+    }
+  } else if (memVirt !== undefined && mode !== 'hw') {
+    throw new LaunchError(`launch: 'memVirt' applies to mode 'hw' only (mode '${mode}' has its own memory virtualization)`);
   }
   const memoryMiB = optional('memoryMiB', `a whole number of MiB from ${MIN_RAM_MIB} to ${MAX_RAM_MIB}`,
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= MIN_RAM_MIB && v <= MAX_RAM_MIB);
   return {
     program,
     mode,
+    memVirt,
+    costModel,
     stopOnEntry: optional('stopOnEntry', 'true or false', (v): v is boolean => typeof v === 'boolean') ?? false,
     memoryMiB,
     args: optional('args', 'a string (the Multiboot command line)', isString),

@@ -12,6 +12,9 @@
  *   (a sensitive instruction that ran without trapping), the whole list each time.
  *
  * Neither is sent in `native` mode, where there is no VMM.
+ *
+ * Custom requests (`vtscope.exitLog`, `vtscope.stats`, `vtscope.vmcs`) read the same data on
+ * demand; their argument and response bodies are below, with parsers for the client side.
  */
 
 export const EXITS_EVENT = 'vtscope.exits';
@@ -121,55 +124,186 @@ function sourceLine(o: Fields, where: string): SourceLine | undefined {
   return { path: text(s, 'path', `${where}.source`), line };
 }
 
+function exitRecord(r: unknown, where: string): ExitRecordBody {
+  const o = object(r, where);
+  return {
+    seq: count(o, 'seq', where),
+    icount: count(o, 'icount', where),
+    cycles: count(o, 'cycles', where),
+    mode: text(o, 'mode', where),
+    kind: text(o, 'kind', where),
+    reason: text(o, 'reason', where),
+    reasonNumber: numberOrNull(o, 'reasonNumber', where),
+    eip: count(o, 'eip', where),
+    cpl: count(o, 'cpl', where),
+    qualification: text(o, 'qualification', where),
+    cost: count(o, 'cost', where),
+    source: sourceLine(o, where),
+  };
+}
+
+function reasonTotal(t: unknown, where: string): ReasonTotalBody {
+  const o = object(t, where);
+  return {
+    reason: text(o, 'reason', where),
+    reasonNumber: numberOrNull(o, 'reasonNumber', where),
+    kind: text(o, 'kind', where),
+    count: count(o, 'count', where),
+    cycles: count(o, 'cycles', where),
+  };
+}
+
+function hole(h: unknown, where: string): HoleBody {
+  const o = object(h, where);
+  return {
+    instruction: text(o, 'instruction', where),
+    eip: count(o, 'eip', where),
+    count: count(o, 'count', where),
+    effect: text(o, 'effect', where),
+    source: sourceLine(o, where),
+  };
+}
+
 export function parseExitsEvent(body: unknown): ExitsEventBody {
   const b = object(body, EXITS_EVENT);
   return {
     total: count(b, 'total', EXITS_EVENT),
-    records: array(b, 'records', EXITS_EVENT).map((r, k): ExitRecordBody => {
-      const where = `${EXITS_EVENT}.records[${k}]`;
-      const o = object(r, where);
-      return {
-        seq: count(o, 'seq', where),
-        icount: count(o, 'icount', where),
-        cycles: count(o, 'cycles', where),
-        mode: text(o, 'mode', where),
-        kind: text(o, 'kind', where),
-        reason: text(o, 'reason', where),
-        reasonNumber: numberOrNull(o, 'reasonNumber', where),
-        eip: count(o, 'eip', where),
-        cpl: count(o, 'cpl', where),
-        qualification: text(o, 'qualification', where),
-        cost: count(o, 'cost', where),
-        source: sourceLine(o, where),
-      };
-    }),
-    totals: array(b, 'totals', EXITS_EVENT).map((t, k): ReasonTotalBody => {
-      const where = `${EXITS_EVENT}.totals[${k}]`;
-      const o = object(t, where);
-      return {
-        reason: text(o, 'reason', where),
-        reasonNumber: numberOrNull(o, 'reasonNumber', where),
-        kind: text(o, 'kind', where),
-        count: count(o, 'count', where),
-        cycles: count(o, 'cycles', where),
-      };
-    }),
+    records: array(b, 'records', EXITS_EVENT).map((r, k) => exitRecord(r, `${EXITS_EVENT}.records[${k}]`)),
+    totals: array(b, 'totals', EXITS_EVENT).map((t, k) => reasonTotal(t, `${EXITS_EVENT}.totals[${k}]`)),
   };
 }
 
 export function parseHolesEvent(body: unknown): HolesEventBody {
   const b = object(body, HOLES_EVENT);
+  return { holes: array(b, 'holes', HOLES_EVENT).map((h, k) => hole(h, `${HOLES_EVENT}.holes[${k}]`)) };
+}
+
+// ---- custom requests ---------------------------------------------------------------------
+
+/**
+ * `vtscope.exitLog` (ExitLogArguments -> ExitLogResponseBody): a page of the exit-log ring,
+ * from record `start` (default: the oldest still in the ring) for `count` records (default
+ * EXIT_LOG_PAGE, at most EXIT_LOG_MAX_PAGE). Only records still in the ring are returned:
+ * `first` says which is the oldest, so a client knows what it missed.
+ */
+export const EXIT_LOG_REQUEST = 'vtscope.exitLog';
+/** `vtscope.stats` (no arguments -> StatsResponseBody): the run's statistics so far, as `vtscope run --json` gives them. */
+export const STATS_REQUEST = 'vtscope.stats';
+/** `vtscope.vmcs` (no arguments -> VmcsResponseBody, `hw` mode only): every field of the current VMCS. */
+export const VMCS_REQUEST = 'vtscope.vmcs';
+
+export const EXIT_LOG_PAGE = 256;
+export const EXIT_LOG_MAX_PAGE = 4096;
+
+export interface ExitLogArguments {
+  /** Sequence number of the first record wanted. */
+  start?: number;
+  count?: number;
+}
+
+export interface ExitLogResponseBody {
+  /** Records ever made. */
+  total: number;
+  /** Sequence number of the oldest record still in the ring (total when the ring is empty). */
+  first: number;
+  records: ExitRecordBody[];
+}
+
+export interface HypercallTotalBody {
+  number: number;
+  name: string;
+  count: number;
+  cycles: number;
+}
+
+export interface StatsResponseBody {
+  mode: string;
+  /** The cost preset charged; null in `native` mode, which has no VMM. */
+  costModel: string | null;
+  /** Guest instructions retired. */
+  instructions: number;
+  /** Emulated cycles (instructions, their costs and the VMM's events); null in `native` mode, where none are counted. */
+  cycles: number | null;
+  /** Events the VMM handled. */
+  events: number;
+  totals: ReasonTotalBody[];
+  hypercalls: HypercallTotalBody[];
+  holes: HoleBody[];
+}
+
+export interface VmcsFieldBody {
+  /** The SDM's area: "Guest-state area", "Host-state area", "VM-execution control fields", ... */
+  group: string;
+  /** The field's name as the fact sheet spells it, e.g. "EXIT_REASON". */
+  name: string;
+  encoding: number;
+  /** Hexadecimal, as wide as the field. */
+  value: string;
+  /** The value in words, for the fields that have a meaning beyond their number. */
+  decoded?: string;
+}
+
+export interface VmcsResponseBody {
+  fields: VmcsFieldBody[];
+}
+
+function optionalCount(o: Fields, key: string, where: string): number | undefined {
+  return o[key] === undefined || o[key] === null ? undefined : count(o, key, where);
+}
+
+/** The request's arguments, checked (a request without arguments asks for the default page). */
+export function parseExitLogArguments(args: unknown): ExitLogArguments {
+  if (args === undefined || args === null) return {};
+  const a = object(args, EXIT_LOG_REQUEST);
+  const n = optionalCount(a, 'count', EXIT_LOG_REQUEST);
+  if (n !== undefined && (n < 1 || n > EXIT_LOG_MAX_PAGE)) {
+    throw new ProtocolError(`${EXIT_LOG_REQUEST}.count must be from 1 to ${EXIT_LOG_MAX_PAGE}, not ${n}`);
+  }
+  return { start: optionalCount(a, 'start', EXIT_LOG_REQUEST), count: n };
+}
+
+export function parseExitLogResponse(body: unknown): ExitLogResponseBody {
+  const b = object(body, EXIT_LOG_REQUEST);
   return {
-    holes: array(b, 'holes', HOLES_EVENT).map((h, k): HoleBody => {
-      const where = `${HOLES_EVENT}.holes[${k}]`;
+    total: count(b, 'total', EXIT_LOG_REQUEST),
+    first: count(b, 'first', EXIT_LOG_REQUEST),
+    records: array(b, 'records', EXIT_LOG_REQUEST).map((r, k) => exitRecord(r, `${EXIT_LOG_REQUEST}.records[${k}]`)),
+  };
+}
+
+function textOrNull(o: Fields, key: string, where: string): string | null {
+  return o[key] === null || o[key] === undefined ? null : text(o, key, where);
+}
+
+export function parseStatsResponse(body: unknown): StatsResponseBody {
+  const b = object(body, STATS_REQUEST);
+  return {
+    mode: text(b, 'mode', STATS_REQUEST),
+    costModel: textOrNull(b, 'costModel', STATS_REQUEST),
+    instructions: count(b, 'instructions', STATS_REQUEST),
+    cycles: numberOrNull(b, 'cycles', STATS_REQUEST),
+    events: count(b, 'events', STATS_REQUEST),
+    totals: array(b, 'totals', STATS_REQUEST).map((t, k) => reasonTotal(t, `${STATS_REQUEST}.totals[${k}]`)),
+    hypercalls: array(b, 'hypercalls', STATS_REQUEST).map((h, k): HypercallTotalBody => {
+      const where = `${STATS_REQUEST}.hypercalls[${k}]`;
       const o = object(h, where);
-      return {
-        instruction: text(o, 'instruction', where),
-        eip: count(o, 'eip', where),
-        count: count(o, 'count', where),
-        effect: text(o, 'effect', where),
-        source: sourceLine(o, where),
-      };
+      return { number: count(o, 'number', where), name: text(o, 'name', where), count: count(o, 'count', where), cycles: count(o, 'cycles', where) };
+    }),
+    holes: array(b, 'holes', STATS_REQUEST).map((h, k) => hole(h, `${STATS_REQUEST}.holes[${k}]`)),
+  };
+}
+
+export function parseVmcsResponse(body: unknown): VmcsResponseBody {
+  const b = object(body, VMCS_REQUEST);
+  return {
+    fields: array(b, 'fields', VMCS_REQUEST).map((f, k): VmcsFieldBody => {
+      const where = `${VMCS_REQUEST}.fields[${k}]`;
+      const o = object(f, where);
+      const value = text(o, 'value', where);
+      if (!/^0x[0-9a-f]+$/.test(value)) throw new ProtocolError(`${where}.value must be a hexadecimal number like 0x0000001c, not ${JSON.stringify(value)}`);
+      const field: VmcsFieldBody = { group: text(o, 'group', where), name: text(o, 'name', where), encoding: count(o, 'encoding', where), value };
+      if (o.decoded !== undefined && o.decoded !== null) field.decoded = text(o, 'decoded', where);
+      return field;
     }),
   };
 }

@@ -14,20 +14,27 @@ import { StopReason, type Cpu } from '../cpu/cpu';
 import { EXCEPTION_MNEMONICS, PF } from '../cpu/exceptions';
 import { getEflags } from '../cpu/flags';
 import { CS, ESP, EBP, REG32_NAMES, SEG_NAMES, SS } from '../cpu/registers';
-import { Machine, type RunResult } from '../machine/machine';
+import type { Machine, RunResult } from '../machine/machine';
 import { LoadError } from '../loader/loadError';
+import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
+import { createVmm, VmmConfigError, type ModeName, type Vmm } from '../vmm/vmm';
 import { AssemblyFailed, assembleProgram } from './asmProgram';
 import { readDebugInfo, type DebugInfo } from './debugInfo';
+import { deviceScope } from './deviceView';
 import { disassemble, type DisassembledLine } from './disassembly';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
 import { evaluate as evaluateExpression } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
+import { guestTranslation } from './guestPaging';
 import { decodeInstruction, MAX_INSTRUCTION_LENGTH, type DecodedInstruction } from './instructions';
 import {
   controlRegisters, descriptorTableRegisters, generalRegisters, segmentRegisters, type RegisterNode,
 } from './registers';
 import type { LineRange } from './sourceMap';
 import { innermostExit, walkStack } from './stackTrace';
+import { vmcsScope } from './vmcsView';
+import { VmmBreakpoints } from './vmmBreakpoints';
+import { vmmScope } from './vmmView';
 
 /** The image cannot be debugged: the message names the file and the problem. */
 export class LaunchError extends Error {
@@ -37,6 +44,10 @@ export class LaunchError extends Error {
 export interface RuntimeOptions {
   /** Path of the image: a Multiboot ELF or flat binary, or a .asm source assembled to a flat binary. */
   program: string;
+  /** How the guest is virtualized (default native), with the VMM's options. */
+  mode?: ModeName;
+  costModel?: string;
+  memVirt?: MemVirtName;
   memoryMiB?: number;
   /** The Multiboot command line after the image name. */
   cmdline?: string;
@@ -103,6 +114,10 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 export class DebugRuntime {
+  /** The VMM running the guest; in native mode one without a monitor, so the machine runs bare. */
+  readonly vmm: Vmm;
+  /** Stops on VM exits, VMM events and virtualization holes. */
+  readonly vmmBreakpoints: VmmBreakpoints;
   readonly machine: Machine;
   readonly cpu: Cpu;
   readonly memory: GuestMemory;
@@ -157,16 +172,22 @@ export class DebugRuntime {
         throw e;
       }
     }
-    this.machine = new Machine({ memoryMiB: opts.memoryMiB });
-    this.cpu = this.machine.cpu;
-    this.memory = new GuestMemory(this.cpu);
+    let vmm: Vmm;
     try {
-      this.machine.load(image, { cmdline: opts.cmdline, fileName: opts.program });
+      // Native mode counts no cycles, so it runs as fast as the bare machine.
+      vmm = createVmm(opts.mode ?? 'native', { memoryMiB: opts.memoryMiB, costModel: opts.costModel, memVirt: opts.memVirt, accounting: false });
+      vmm.load(image, { cmdline: opts.cmdline, fileName: opts.program });
     } catch (e) {
       if (e instanceof LoadError) throw new LaunchError(e.message);
+      if (e instanceof VmmConfigError) throw new LaunchError(`launch: ${e.message}`);
       throw e;
     }
+    this.vmm = vmm;
+    this.machine = vmm.machine;
+    this.cpu = this.machine.cpu;
     this.info = info ?? readDebugInfo(image, opts.program);
+    this.memory = new GuestMemory(this.cpu, guestTranslation(vmm));
+    this.vmmBreakpoints = new VmmBreakpoints(vmm, this.info.sourceMap);
     this.machine.onSerialOutput = (byte) => { this.serialBytes.push(byte); };
     if (opts.serialInput !== undefined && opts.serialInput.length > 0) this.machine.serialInput(opts.serialInput);
     this.cpu.onException = (vector, errorCode) => this.onException(vector, errorCode);
@@ -223,6 +244,7 @@ export class DebugRuntime {
     if (unknown.length > 0) throw new DebugRequestError(`unknown exception filter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
     this.exceptionVectors = new Set(EXCEPTION_FILTERS.filter((f) => f.vector !== undefined && ids.includes(f.id)).map((f) => f.vector!));
     this.stopOnTripleFault = ids.includes(TRIPLE_FAULT);
+    this.vmmBreakpoints.setFilters(ids);
   }
 
   private lineOf(address: number): { line?: number } {
@@ -317,6 +339,7 @@ export class DebugRuntime {
       this.hookIcount = -1;
     }
     this.caught = undefined;
+    this.vmmBreakpoints.resume();
     this.state = 'running';
     this.pauseRequested = false;
     void this.drive(goal);
@@ -370,8 +393,10 @@ export class DebugRuntime {
   /** Runs up to `budget` instructions with the code breakpoints armed. */
   runFree(budget: number): Free {
     this.applyStops();
-    const r = this.machine.runSlice(budget);
+    const r = this.vmm.runSlice(budget);
     if (r !== undefined) return { kind: 'outcome', outcome: this.ending(r) };
+    const vmmStop = this.vmmBreakpoints.take();
+    if (vmmStop !== undefined) return { kind: 'outcome', outcome: { stop: vmmStop } };
     if (this.cpu.stopReason === StopReason.Exception) return { kind: 'outcome', outcome: { stop: this.exceptionStop() } };
     if (this.cpu.stopReason === StopReason.Breakpoint) return { kind: 'at', pc: this.pc() };
     return { kind: 'slice' };
@@ -390,8 +415,10 @@ export class DebugRuntime {
     this.applyStops();
     for (let k = 0; k < 64; k++) {
       cpu.resumeIcount = cpu.icount;
-      const r = this.machine.runSlice(1);
+      const r = this.vmm.runSlice(1);
       if (r !== undefined) return this.ending(r);
+      const vmmStop = this.vmmBreakpoints.take();
+      if (vmmStop !== undefined) return { stop: vmmStop };
       if (cpu.stopReason === StopReason.Exception) return { stop: this.exceptionStop() };
       if (cpu.icount !== icount || cpu.eip !== eip || cpu.segSel[CS] !== cs) return 'moved';
     }
@@ -407,7 +434,7 @@ export class DebugRuntime {
   }
 
   stepStop(): StopInfo {
-    return { reason: 'step', description: `Paused at ${this.where(this.pc())}`, breakpointIds: [] };
+    return { reason: 'step', description: `Paused at ${this.where(this.pc())}${this.vmmBreakpoints.eventsOnTheWay()}`, breakpointIds: [] };
   }
 
   decodeAtPc(): DecodedInstruction | undefined {
@@ -454,6 +481,14 @@ export class DebugRuntime {
       case 'exception-loop':
         this.endAfterResume = r;
         return { stop: { reason: 'exception', description: r.message, breakpointIds: [], exception: { id: 'exception-loop', name: 'Exception loop', details: r.message } } };
+      case 'vmm-stop':
+        this.endAfterResume = r;
+        return {
+          stop: {
+            reason: 'exception', description: `${r.message}; resuming ends the session`, breakpointIds: [],
+            exception: { id: 'vmm-stop', name: 'VMM stop', details: r.message },
+          },
+        };
       case 'halt':
         this.endAfterResume = r;
         return { stop: { reason: 'halt', description: `${r.message}; resuming ends the session`, breakpointIds: [] } };
@@ -495,6 +530,17 @@ export class DebugRuntime {
       { name: 'Segments', registers: segmentRegisters(this.cpu) },
       { name: 'Control registers', registers: controlRegisters(this.cpu) },
       { name: 'Descriptor tables', registers: descriptorTableRegisters(this.cpu) },
+      ...this.vmmGroups(),
+    ];
+  }
+
+  /** The VMCS (hw) or the VMM's view (trap, bt, pv), and the devices. */
+  private vmmGroups(): { name: string; registers: RegisterNode[] }[] {
+    const vmm = vmmScope(this.vmm);
+    return [
+      ...(this.vmm.mode === 'hw' ? [{ name: 'VMCS', registers: vmcsScope(this.cpu) }] : []),
+      ...(vmm === undefined ? [] : [{ name: 'VMM', registers: vmm }]),
+      { name: 'Devices', registers: deviceScope(this.machine) },
     ];
   }
 

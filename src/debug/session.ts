@@ -4,7 +4,7 @@
  * the file, address or argument at fault.
  */
 import {
-  BreakpointEvent, DebugSession, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
+  BreakpointEvent, DebugSession, Event, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, resolve } from 'node:path';
@@ -12,8 +12,10 @@ import type { RunResult } from '../machine/machine';
 import { EXCEPTION_FILTERS, unknownFilters } from './exceptionFilters';
 import { DebugRequestError, hex8 } from './guestMemory';
 import { parseLaunchConfig, type LaunchConfig } from './launchConfig';
+import { EXIT_LOG_REQUEST, STATS_REQUEST, VMCS_REQUEST } from './protocol';
 import type { RegisterNode } from './registers';
 import { DebugRuntime, LaunchError, type BreakpointStatus, type RuntimeListener, type StopInfo } from './runtime';
+import { VmmEventBatcher, VmmReports } from './vmmReports';
 
 const THREAD_ID = 1;
 
@@ -32,6 +34,9 @@ export class VtscopeDebugSession extends DebugSession {
   private functionRequests: { id: number; name: string }[] = [];
   private instructionRequests: { id: number; address: number }[] = [];
   private exceptionFilters: string[] | undefined;
+  /** The VMM's exit log and holes of the current runtime, for the custom events and requests. */
+  private reports: VmmReports | undefined;
+  private vmmEvents: VmmEventBatcher | undefined;
 
   constructor() {
     super();
@@ -99,11 +104,18 @@ export class VtscopeDebugSession extends DebugSession {
   private startRuntime(config: LaunchConfig): void {
     const runtime: DebugRuntime = new DebugRuntime({
       program: resolve(config.program),
+      mode: config.mode,
+      costModel: config.costModel,
+      memVirt: config.memVirt,
       memoryMiB: config.memoryMiB,
       cmdline: config.args,
       serialInput: config.serialInput === undefined ? undefined : new TextEncoder().encode(config.serialInput),
     }, this.listenerFor(() => this.runtime === runtime));
     this.runtime = runtime;
+    this.reports = new VmmReports(runtime.vmm, runtime.info.sourceMap);
+    this.vmmEvents?.dispose();
+    this.vmmEvents = new VmmEventBatcher(this.reports, (event, body) => this.sendEvent(new Event(event, body)),
+      () => this.runtime === runtime && runtime.state === 'running');
     for (const w of runtime.info.warnings) this.sendEvent(new OutputEvent(`${w}\n`, 'console'));
     // Breakpoints set before: now resolved against the image, as 'changed' events.
     const statuses = [
@@ -148,6 +160,7 @@ export class VtscopeDebugSession extends DebugSession {
   }
 
   private sendStopped(stop: StopInfo): void {
+    this.vmmEvents?.flush();
     this.variables.reset();
     const event = new StoppedEvent(stop.reason, THREAD_ID, stop.exception?.details) as DebugProtocol.StoppedEvent;
     event.body.description = stop.description;
@@ -157,6 +170,8 @@ export class VtscopeDebugSession extends DebugSession {
   }
 
   private sendEnded(result: RunResult): void {
+    this.vmmEvents?.flush();
+    this.vmmEvents?.dispose();
     this.sendEvent(new OutputEvent(`${result.message}\n`, 'console'));
     this.sendEvent(new ExitedEvent(result.exitCode));
     this.sendEvent(new TerminatedEvent());
@@ -293,12 +308,14 @@ export class VtscopeDebugSession extends DebugSession {
 
   protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
     this.runtime?.terminate();
+    this.vmmEvents?.dispose();
     this.sendResponse(response);
     this.sendEvent(new TerminatedEvent());
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.runtime?.terminate();
+    this.vmmEvents?.dispose();
     this.sendResponse(response);
   }
 
@@ -435,6 +452,21 @@ export class VtscopeDebugSession extends DebugSession {
           presentationHint: l.invalid ? 'invalid' : undefined,
         })),
       };
+      this.sendResponse(response);
+    });
+  }
+
+  // ---- the VMM's custom requests (protocol.ts) -------------------------------------------
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    if (command !== EXIT_LOG_REQUEST && command !== STATS_REQUEST && command !== VMCS_REQUEST) {
+      super.customRequest(command, response, args);
+      return;
+    }
+    this.guard(response, () => {
+      this.requireRuntime(command);
+      const reports = this.reports!;
+      response.body = command === EXIT_LOG_REQUEST ? reports.exitLog(args) : command === STATS_REQUEST ? reports.stats() : reports.vmcs();
       this.sendResponse(response);
     });
   }

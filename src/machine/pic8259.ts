@@ -18,6 +18,9 @@
 import type { AccessSize } from '../cpu/bus';
 import type { IoHandler, PortRange } from './ioBus';
 
+/** What a debugger shows of one 8259A. */
+export interface PicRegisters { irr: number; isr: number; imr: number; vectorBase: number }
+
 /** One 8259A. Its INT output is `output`; the pair wires the slave's into master IR2. */
 class PicChip {
   private irr = 0;
@@ -210,7 +213,26 @@ class PicChip {
   writeElcr(value: number): void {
     this.elcr = value & this.elcrMask;
   }
+
+  saveState() {
+    return {
+      irr: this.irr, imr: this.imr, isr: this.isr, inputs: this.inputs, priorityBase: this.priorityBase,
+      vectorBase: this.vectorBase, readIsr: this.readIsr, poll: this.poll, specialMask: this.specialMask,
+      initStep: this.initStep, needIcw4: this.needIcw4, single: this.single, autoEoi: this.autoEoi,
+      rotateOnAutoEoi: this.rotateOnAutoEoi, specialFullyNested: this.specialFullyNested, levelAll: this.levelAll,
+      elcr: this.elcr, output: this.output,
+    };
+  }
+
+  loadState(state: ReturnType<PicChip['saveState']>): void { Object.assign(this, state); }
+
+  /** The registers as they are, without the side effects of reading them through the ports. */
+  registers(): PicRegisters {
+    return { irr: this.irr, isr: this.isr, imr: this.imr, vectorBase: this.vectorBase };
+  }
 }
+
+export type PicState = ReturnType<Pic8259['saveState']>;
 
 /** The master/slave pair as the PC wires it. */
 export class Pic8259 {
@@ -231,6 +253,17 @@ export class Pic8259 {
     ];
   }
 
+  /** Both chips' registers and input levels, for machine snapshots (snapshot.ts). */
+  saveState() {
+    return { master: this.master.saveState(), slave: this.slave.saveState() };
+  }
+
+  /** Puts back a saved state; no output is signalled (the CPU's view is restored with it). */
+  loadState(state: PicState): void {
+    this.master.loadState(state.master);
+    this.slave.loadState(state.slave);
+  }
+
   /** Drives ISA IRQ line `irq` (0-15). IRQ 2 is master IR2 itself, as in QEMU. */
   setIrq(irq: number, level: boolean): void {
     if (!(irq >= 0 && irq < 16 && Number.isInteger(irq))) {
@@ -238,6 +271,11 @@ export class Pic8259 {
     }
     if (irq < 8) this.master.setInput(irq, level);
     else this.slave.setInput(irq - 8, level);
+  }
+
+  /** Both chips' registers, for a debugger. */
+  registers(): { master: PicRegisters; slave: PicRegisters } {
+    return { master: this.master.registers(), slave: this.slave.registers() };
   }
 
   /** The master's INT output, i.e. the CPU's INTR pin. */

@@ -38,6 +38,19 @@ export function pitEdgeTimeNs(j: number): number {
 
 const enum Access { Latch = 0, Lsb = 1, Msb = 2, LsbMsb = 3 }
 
+/** What a debugger shows of one counter. */
+export interface PitChannelState {
+  /** The mode as programmed (0-5; 6 and 7 read as 2 and 3). */
+  mode: number;
+  bcd: boolean;
+  /** The last count written (CR), 1..65536 (1..10000 in BCD). */
+  initialCount: number;
+  /** The counting element now. */
+  count: number;
+  out: boolean;
+  gate: boolean;
+}
+
 const NEVER = Infinity;
 
 class Counter {
@@ -213,6 +226,12 @@ class Counter {
     this.nullUntilEdge = NEVER;
   }
 
+  /** The counter at edge `t`, without latching anything. */
+  state(t: number): PitChannelState {
+    this.sync(t);
+    return { mode: this.mode, bcd: this.bcd, initialCount: this.countRegister, count: this.countAt(t), out: this.out(t), gate: this.gate };
+  }
+
   latchCount(t: number): void {
     if (this.latchedBytes !== 0) return; // a second latch before reading is ignored
     this.outputLatch = this.encode(this.countAt(t));
@@ -321,6 +340,19 @@ class Counter {
     this.nullUntilEdge = this.pendingEdge;
   }
 
+  saveState() {
+    return {
+      modeBits: this.modeBits, mode: this.mode, bcd: this.bcd, access: this.access, readLow: this.readLow,
+      writeLow: this.writeLow, writeLatch: this.writeLatch, outputLatch: this.outputLatch,
+      latchedBytes: this.latchedBytes, statusLatch: this.statusLatch, statusLatched: this.statusLatched,
+      countRegister: this.countRegister, reload: this.reload, counting: this.counting, loadEdge: this.loadEdge,
+      heldElapsed: this.heldElapsed, triggered: this.triggered, pendingEdge: this.pendingEdge,
+      pendingLowHalf: this.pendingLowHalf, nullUntilEdge: this.nullUntilEdge, midWrite: this.midWrite, gate: this.gate,
+    };
+  }
+
+  loadState(state: ReturnType<Counter['saveState']>): void { Object.assign(this, state); }
+
   setGate(level: boolean, t: number): void {
     if (level === this.gate) return;
     this.gate = level;
@@ -361,6 +393,8 @@ class Counter {
   }
 }
 
+export type PitState = ReturnType<Pit8254['saveState']>;
+
 export class Pit8254 {
   private readonly counters = [new Counter(true), new Counter(true), new Counter(false)];
   /** Virtual time of the last `advanceTo`, in ns, and the CLK edge count at that time. */
@@ -391,6 +425,21 @@ export class Pit8254 {
     this.nextEdge = this.counters[0].nextTransition(0);
   }
 
+  /** The three counters and the time they were brought to, for machine snapshots (snapshot.ts). */
+  saveState() {
+    return {
+      counters: this.counters.map((c) => c.saveState()), nowNs: this.nowNs, nowTicks: this.nowTicks,
+      nextEdge: this.nextEdge, irq0Level: this.irq0Level, speakerData: this.speakerData, refreshToggle: this.refreshToggle,
+    };
+  }
+
+  /** Puts back a saved state (time included, so it may go backwards); IRQ 0 is not signalled. */
+  loadState(state: PitState): void {
+    const { counters, ...rest } = state;
+    counters.forEach((c, k) => this.counters[k].loadState(c));
+    Object.assign(this, rest);
+  }
+
   /** Brings counter 0's OUT (IRQ 0) up to virtual time `nowNs`. */
   advanceTo(nowNs: number): void {
     if (nowNs < this.nowNs) {
@@ -415,6 +464,11 @@ export class Pit8254 {
   /** Virtual time (ns) at which IRQ 0 may next change level; Infinity if it cannot. */
   nextEventNs(): number {
     return this.nextEdge === NEVER ? Infinity : pitEdgeTimeNs(this.nextEdge);
+  }
+
+  /** Counter `k` (0-2) as it is now, for a debugger. */
+  channel(k: number): PitChannelState {
+    return this.counters[k].state(this.nowTicks);
   }
 
   /** Counter 2's OUT, as port 0x61 bit 5 shows it. */

@@ -41,6 +41,17 @@ const BAUD_BASE = 115200;
 const NS_PER_S = 1_000_000_000;
 const TRIGGER_LEVELS = [1, 4, 8, 14];
 
+/** What a debugger shows of the UART: its registers and the bytes waiting to be read. */
+export interface UartRegisters {
+  ier: number; iir: number; lcr: number; mcr: number; lsr: number; msr: number; scr: number; fcr: number;
+  divisor: number;
+  /** Bytes in the receive FIFO, and from the host not yet in it. */
+  rxCount: number;
+  hostCount: number;
+}
+
+export type UartState = ReturnType<Uart16550['saveState']>;
+
 export class Uart16550 implements IoHandler {
   /** QEMU's serial accepts word and dword accesses at any offset (`inw 0x3FB` = LCR | MCR << 8). */
   readonly allowUnaligned = true;
@@ -106,9 +117,37 @@ export class Uart16550 implements IoHandler {
     }
   }
 
+  /** The registers as they are, without the side effects of reading them through the ports. */
+  registers(): UartRegisters {
+    return {
+      ier: this.ier, iir: this.iir, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, msr: this.msr, scr: this.scr,
+      fcr: this.fcr, divisor: this.divisor, rxCount: this.rxCount, hostCount: this.hostCount,
+    };
+  }
+
   /** When the character timeout fires, if it is armed. */
   nextEventNs(): number {
     return this.timeoutAtNs;
+  }
+
+  /** Everything a guest can change or observe, for machine snapshots (snapshot.ts). */
+  saveState() {
+    return {
+      rbr: this.rbr, ier: this.ier, iir: this.iir, lcr: this.lcr, mcr: this.mcr, lsr: this.lsr, scr: this.scr,
+      divisor: this.divisor, fcr: this.fcr, triggerLevel: this.triggerLevel, thrPending: this.thrPending,
+      timeoutPending: this.timeoutPending, irqLevel: this.irqLevel,
+      rxFifo: this.rxFifo.slice(), rxHead: this.rxHead, rxCount: this.rxCount,
+      hostQueue: this.hostQueue.slice(), hostHead: this.hostHead, hostCount: this.hostCount,
+      charTimeNs: this.charTimeNs, nowNs: this.nowNs, timeoutAtNs: this.timeoutAtNs,
+    };
+  }
+
+  /** Puts back a saved state; the IRQ line is not driven (the PIC's state is restored with it). */
+  loadState(state: UartState): void {
+    const { rxFifo, hostQueue, ...registers } = state;
+    Object.assign(this, registers);
+    this.rxFifo.set(rxFifo);
+    this.hostQueue = hostQueue.slice();
   }
 
   read(port: number, _size: AccessSize): number {
