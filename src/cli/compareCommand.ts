@@ -4,10 +4,11 @@
  * same output as native (serial bytes and exit status), guest instructions, VMM events,
  * emulated cycles and the overhead against native. An ordinary kernel runs under native, trap,
  * bt and hw (once with shadow page tables, once with EPT); a PV kernel (pvImage.ts) under pv
- * only, as it needs the hypercalls. A NASM source written for both (it tests `PARAVIRT`, as
- * Linux kernels test CONFIG_PARAVIRT) is assembled twice, and its PV build is the pv row.
+ * only, as it needs the hypercalls. A NASM source is also assembled with PARAVIRT defined (as
+ * Linux kernels test CONFIG_PARAVIRT); if that gives a PV kernel, it is the pv row.
  */
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
 import { isPvImage } from '../vmm/pv/pvImage';
@@ -117,14 +118,15 @@ function runMode(mode: ModeName, memVirt: MemVirtName | undefined, build: Build,
  * Runs every mode that applies and compares them with native. `pvBuild` is the same kernel
  * built for pv, for an ordinary kernel that has one.
  */
-export function compareModes(build: Build, opts: CompareOptions, pvBuild?: Build): ModeRow[] {
+export function compareModes(build: Build, opts: CompareOptions, pvBuild?: Build | string): ModeRow[] {
   const pvOnly = isPvImage(build.image);
   const rows: ModeRow[] = [];
   let native: Outcome | undefined;
   for (const { mode, memVirt } of ROWS) {
     const b = mode === 'pv' && !pvOnly ? pvBuild : build;
-    if (b === undefined || (pvOnly && mode !== 'pv')) {
-      const note = pvOnly ? 'a PV kernel runs under pv only' : 'not a PV kernel (no XEN_VER=xen-3.0 mark, no PARAVIRT build)';
+    if (b === undefined || typeof b === 'string' || (pvOnly && mode !== 'pv')) {
+      const note = pvOnly ? 'a PV kernel runs under pv only'
+        : typeof b === 'string' ? b : 'not a PV kernel (no XEN_VER=xen-3.0 mark, no PARAVIRT build)';
       rows.push({ mode, memVirt, ran: false, note });
       continue;
     }
@@ -157,9 +159,6 @@ export function formatCompare(image: string, costModel: string, rows: ModeRow[])
   return [`${image} (cost model ${costModel})`, line(header), ...cells.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n') + '\n';
 }
 
-/** The source tests PARAVIRT: it has a build for pv. */
-const PARAVIRT_TEST = /^\s*%\s*(?:ifdef|ifndef|elifdef|elifndef)\s+PARAVIRT\b/im;
-
 function assembleBuild(opts: CompareOptions, defines: Record<string, string>): Build | undefined {
   const assembled = assembleFile(opts.image, { defines, includePaths: opts.includePaths }, 'compare');
   if (assembled.diagnostics.length > 0) writeAll(2, Buffer.from(assembled.diagnostics.map(formatDiagnostic).join('')));
@@ -167,17 +166,27 @@ function assembleBuild(opts: CompareOptions, defines: Record<string, string>): B
   return { image: assembled.binary, source: sourceOf(assembled) };
 }
 
+/**
+ * The source's PV build: the source assembled with PARAVIRT defined, if that gives a PV kernel.
+ * A source that refuses to build for pv (an %error under PARAVIRT) has none: the reason is the note.
+ */
+function paravirtBuild(opts: CompareOptions): Build | string | undefined {
+  const assembled = assembleFile(opts.image, { defines: { ...opts.defines, PARAVIRT: '' }, includePaths: opts.includePaths }, 'compare');
+  if (!assembled.ok) {
+    const error = assembled.diagnostics.find((d) => d.severity === 'error');
+    return `no PV build: with PARAVIRT defined, ${error === undefined ? 'assembly fails' : `${basename(error.location.file)}:${error.location.line}: ${error.message}`}`;
+  }
+  return isPvImage(assembled.binary) ? { image: assembled.binary, source: sourceOf(assembled) } : undefined;
+}
+
 export function compareCommand(args: string[]): number {
   const opts = parseCompareArgs(args);
   let build: Build | undefined;
-  let pvBuild: Build | undefined;
+  let pvBuild: Build | string | undefined;
   if (/\.asm$/i.test(opts.image)) {
     build = assembleBuild(opts, opts.defines);
     if (build === undefined) return EX_DATAERR;
-    if (PARAVIRT_TEST.test(readFileSync(opts.image, 'utf8')) && !isPvImage(build.image)) {
-      pvBuild = assembleBuild(opts, { ...opts.defines, PARAVIRT: '' });
-      if (pvBuild === undefined) return EX_DATAERR;
-    }
+    if (!isPvImage(build.image)) pvBuild = paravirtBuild(opts);
   } else {
     build = { image: readImage(opts.image, 'compare') };
   }

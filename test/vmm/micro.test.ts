@@ -47,7 +47,7 @@ function primesBelow(n: number): bigint {
 
 /** Per-iteration VMM events of the loop under one configuration; `free` reasons are not counted exactly. */
 interface LoopEvents { perIteration: Record<string, number>; free?: string[] }
-type Config = 'trap' | 'hw-shadow' | 'hw-ept' | 'pv';
+type Config = 'trap' | 'bt' | 'hw-shadow' | 'hw-ept' | 'pv';
 
 interface Kernel {
   name: string;
@@ -82,6 +82,7 @@ const KERNELS: Kernel[] = [
     checksum: (n) => sum(n, (i) => BigInt(CMOS_BY_ITERATION_MOD_4[i % 4])),
     events: {
       trap: { perIteration: { '#GP emulate OUT': 1, '#GP emulate IN': 1 } },
+      bt: { perIteration: { 'bt callout OUT': 1, 'bt callout IN': 1 } },
       'hw-shadow': { perIteration: { IO_INSTRUCTION: 2 } },
       'hw-ept': { perIteration: { IO_INSTRUCTION: 2 } },
     },
@@ -96,6 +97,11 @@ const KERNELS: Kernel[] = [
         perIteration: { 'reflect #PF': 1, '#GP emulate MOV from CR2': 1, 'PTE write': 2, '#GP emulate INVLPG': 1, '#GP emulate IRET': 1 },
         free: SHADOW_FILLS_TRAP,
       },
+      // The two page-table writers trap once each, then are translated again as callouts.
+      bt: {
+        perIteration: { 'reflect #PF': 1, 'bt callout MOV from CR2': 1, 'bt callout PTE write': 2, 'bt callout INVLPG': 1, 'bt callout IRET': 1 },
+        free: SHADOW_FILLS_TRAP,
+      },
       'hw-shadow': { perIteration: { INVLPG: 1 }, free: SHADOW_FILLS_HW },
       'hw-ept': NOTHING,
       pv: { perIteration: { 'bounce #PF': 1, 'hypercall update_va_mapping': 2 } },
@@ -106,6 +112,7 @@ const KERNELS: Kernel[] = [
     checksum: (n) => sum(n, (i) => (i % 2 === 1 ? 1n : 0x10000n)),
     events: {
       trap: { perIteration: { 'PTE write': 1, '#GP emulate INVLPG': 1 }, free: SHADOW_FILLS_TRAP },
+      bt: { perIteration: { 'bt callout PTE write': 1, 'bt callout INVLPG': 1 }, free: SHADOW_FILLS_TRAP },
       'hw-shadow': { perIteration: { INVLPG: 1 }, free: SHADOW_FILLS_HW },
       'hw-ept': NOTHING,
       pv: { perIteration: { 'hypercall update_va_mapping': 1 } },
@@ -117,6 +124,7 @@ const KERNELS: Kernel[] = [
     checksum: (n) => sum(n, (i) => (i % 2 === 1 ? 0xa000n : 0xb000n)),
     events: {
       trap: { perIteration: { '#GP emulate MOV to CR3': 1 }, free: SHADOW_FILLS_TRAP },
+      bt: { perIteration: { 'bt callout MOV to CR3': 1 }, free: SHADOW_FILLS_TRAP },
       'hw-shadow': { perIteration: { CR_ACCESS: 1 }, free: SHADOW_FILLS_HW },
       'hw-ept': NOTHING,
       pv: { perIteration: { 'hypercall mmuext_op': 1 } },
@@ -129,6 +137,7 @@ const KERNELS: Kernel[] = [
     checksum: (n) => BigInt(n) * BigInt(n + 1),
     events: {
       trap: { perIteration: { 'reflect #DE': 1, '#GP emulate IRET': 1 } },
+      bt: { perIteration: { 'reflect #DE': 1, 'bt callout IRET': 1 } },
       'hw-shadow': NOTHING,
       'hw-ept': NOTHING,
       pv: { perIteration: { 'bounce #DE': 1 } },
@@ -137,7 +146,7 @@ const KERNELS: Kernel[] = [
   {
     name: 'callret',
     checksum: (n) => (5n * BigInt(n) * BigInt(n + 1)) / 2n + 7n * BigInt(n),
-    events: { trap: NOTHING, 'hw-shadow': NOTHING, 'hw-ept': NOTHING, pv: NOTHING },
+    events: { trap: NOTHING, bt: NOTHING, 'hw-shadow': NOTHING, 'hw-ept': NOTHING, pv: NOTHING },
   },
   {
     // A larger sieve touches more pages: under shadow paging each may take a hidden fault.
@@ -145,6 +154,7 @@ const KERNELS: Kernel[] = [
     checksum: (n) => primesBelow(n),
     events: {
       trap: { perIteration: {}, free: SHADOW_FILLS_TRAP },
+      bt: { perIteration: {}, free: SHADOW_FILLS_TRAP },
       'hw-shadow': { perIteration: {}, free: SHADOW_FILLS_HW },
       'hw-ept': NOTHING,
       pv: NOTHING,
@@ -275,7 +285,7 @@ function sizedRun(k: Kernel, config: Config | 'native', n: number): Run {
 }
 
 describe('under the VMM', () => {
-  for (const config of ['trap', 'hw-shadow', 'hw-ept'] as const) {
+  for (const config of ['trap', 'bt', 'hw-shadow', 'hw-ept'] as const) {
     for (const k of KERNELS) it(`${k.name} under ${config} gives native's line, exit status and instruction count`, () => {
       const native = sizedRun(k, 'native', MANY), r = sizedRun(k, config, MANY);
       expect(native.serial).toBe(expectedLine(k, MANY));
