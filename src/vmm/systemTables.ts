@@ -2,7 +2,7 @@
  * The VMM's GDT, IDT and TSS: the ones the processor holds while a guest runs deprivileged.
  * They live in VMM memory, at the top of the linear address space (vmmMemory.ts). The GDT is
  * 64 KiB: the guest's descriptors (or, under pv, the flat ring-1 and ring-3 segments) at the
- * low indices and the VMM's own at the top three. Every event reaches the VMM through the
+ * low indices and the VMM's own at the top four. Every event reaches the VMM through the
  * CPU's monitor hook before the processor would look at the IDT, so the IDT's gates, all into
  * the VMM's code segment, document where a hardware VMM would be entered rather than being used.
  */
@@ -10,11 +10,12 @@ import type { Cpu } from '../cpu/cpu';
 import { GDT_PAGE, GDT_PAGES, IDT_PAGE, STUB_PAGE, TSS_PAGE, VMM_LINEAR_BASE, type VmmMemory } from './vmmMemory';
 
 export const GDT_ENTRIES = GDT_PAGES * 512;
-/** The VMM's selectors: the last three GDT entries. */
+/** The VMM's selectors: the last four GDT entries (the LDT's is the shadow of the guest's). */
+export const VMM_LDT = (GDT_ENTRIES - 4) << 3;
 export const VMM_CS = (GDT_ENTRIES - 3) << 3;
 export const VMM_DS = (GDT_ENTRIES - 2) << 3;
 export const VMM_TSS = (GDT_ENTRIES - 1) << 3;
-export const FIRST_VMM_ENTRY = GDT_ENTRIES - 3;
+export const FIRST_VMM_ENTRY = GDT_ENTRIES - 4;
 
 /** Access bytes: present, DPL, S, type. */
 const ACCESS_CODE = 0x9a, ACCESS_DATA = 0x92, ACCESS_TSS32 = 0x89;

@@ -24,7 +24,10 @@ export const GDT_PAGES = 16;
 export const IDT_PAGE = GDT_PAGE + GDT_PAGES;
 export const TSS_PAGE = IDT_PAGE + 1;
 export const STUB_PAGE = TSS_PAGE + 1;
-const FIRST_POOL_PAGE = STUB_PAGE + 1;
+/** The shadow of the guest's LDT: up to 8192 descriptors. */
+export const LDT_PAGE = STUB_PAGE + 1;
+export const LDT_PAGES = 16;
+const FIRST_POOL_PAGE = LDT_PAGE + LDT_PAGES;
 
 export class VmmMemory {
   /** Physical address of the first VMM byte (the end of guest RAM). */

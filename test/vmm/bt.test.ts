@@ -67,7 +67,7 @@ describe('holes.asm under bt', () => {
   });
 });
 
-/** A kernel on its own GDT and TSS (LDTs are not supported under trap and bt) that stores what each sensitive instruction tells it. */
+/** A kernel on its own GDT, TSS and LDT that stores what each sensitive instruction tells it. */
 const SENSITIVE = kernel(`
   lgdt [gdt_desc]
   jmp 0x08:.reload
@@ -78,6 +78,8 @@ const SENSITIVE = kernel(`
   mov ss, ax
   mov ax, 0x18
   ltr ax
+  mov ax, 0x20
+  lldt ax
   lidt [idt_desc]
   sgdt [r_sgdt]
   sidt [r_sidt]
@@ -120,6 +122,7 @@ gdt:
   dq 0x00cf9a000000ffff        ; 0x08 code, DPL 0, 4 GiB
   dq 0x00cf92000000ffff        ; 0x10 data, DPL 0, 4 GiB
   dq 0x0000890900000067        ; 0x18 32-bit TSS at 0x90000, limit 0x67
+  dq 0x000082091000000f        ; 0x20 LDT at 0x91000, limit 0xf
 gdt_end:
 gdt_desc: dw gdt_end - gdt - 1
   dd gdt
@@ -161,7 +164,7 @@ describe('the sensitive instructions in translated kernel code (fact sheet secti
     expect(bt.result.exitCode, bt.result.message).toBe(1);
     const gdt = addressOf(SENSITIVE.listing, /^gdt:/);
     const expected: [string, number, number?][] = [
-      ['r_sgdt', 4 * 8 - 1, 2], ['r_sidt', 0x7ff, 2], ['r_sldt', 0, 2], ['r_str', 0x18],
+      ['r_sgdt', 5 * 8 - 1, 2], ['r_sidt', 0x7ff, 2], ['r_sldt', 0x20, 2], ['r_str', 0x18],
       ['r_smsw32', 0x11], ['r_smsw16', 0x11, 2],          // CR0 = PE | ET, as the Multiboot loader leaves it
       ['r_push_cs', 0x08, 2], ['r_push_ss', 0x10, 2], ['r_mov_cs', 0x08], ['r_mov_ss', 0x10, 2],
       ['r_lar_cs', 0x00c09b00],                           // G D, P DPL 0 code accessed; LAR masks with 0x00F0FF00
@@ -176,7 +179,7 @@ describe('the sensitive instructions in translated kernel code (fact sheet secti
     expect(base(native)).toBe(gdt);
     expect(dump(bt)).toEqual(dump(native));
     // The same kernel under trap reads the VMM's state in every one of them.
-    for (const label of ['r_str', 'r_smsw32', 'r_push_cs', 'r_mov_cs', 'r_flags', 'r_lar_cs', 'r_lsl_cs']) {
+    for (const label of ['r_sldt', 'r_str', 'r_smsw32', 'r_push_cs', 'r_mov_cs', 'r_flags', 'r_lar_cs', 'r_lsl_cs']) {
       expect(at(trap, label), label).not.toBe(at(native, label));
     }
     expect(base(trap)).not.toBe(gdt);

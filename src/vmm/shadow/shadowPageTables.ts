@@ -8,8 +8,8 @@
  * ("shadow #PF"). Every guest page that a shadow follows (a guest page directory of a root, a
  * guest page table behind a shadow page table) is mapped read-only in every shadow, so a
  * guest write to it faults and is carried out by the VMM, which then drops the shadow entries
- * built from what changed ("PTE write"). The pages of the guest's GDT are guarded the same
- * way, so the VMM sees the guest change a descriptor after LGDT ("GDT write"). The VMM's own region (page-directory entry 1023) is
+ * built from what changed ("PTE write"). The pages of the guest's GDT and LDT are guarded
+ * the same way, so the VMM sees the guest change a descriptor after LGDT or LLDT. The VMM's own region (page-directory entry 1023) is
  * in every root.
  */
 import type { Cpu } from '../../cpu/cpu';

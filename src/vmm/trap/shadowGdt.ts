@@ -11,6 +11,7 @@ import { descAR, descBase, descLimit } from '../../cpu/segmentation';
 import { GuestFault, VmmStop, type GuestMemory } from '../guestMemory';
 import { FIRST_VMM_ENTRY, readGdtHigh, writeGdtEntry } from '../systemTables';
 import { GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
+import type { ShadowLdt } from './shadowLdt';
 
 const DESC_S = 1 << 12;
 const DESC_ACCESSED = 1 << 8;
@@ -61,17 +62,17 @@ export class ShadowGdt {
   /** The guest's descriptors as of its last LGDT. */
   private guest = new Int32Array(0);
 
-  constructor(private readonly mem: VmmMemory) {}
+  constructor(private readonly mem: VmmMemory, private readonly ldt: ShadowLdt) {}
 
   /**
    * LGDT: copies the guest's table and rebuilds the shadow from it. `rewritten`: the same table
    * after the guest wrote to it, so the descriptors it left alone keep the accessed bit the
-   * processor set in the shadow.
+   * processor set in the shadow. Returns how many descriptors differ from the previous copy.
    */
-  load(guestMem: GuestMemory, base: number, limit: number, rewritten = false): void {
+  load(guestMem: GuestMemory, base: number, limit: number, rewritten = false): number {
     const entries = Math.floor((limit + 1) / 8);
     if (entries > FIRST_VMM_ENTRY) {
-      throw new VmmStop(`the guest's GDT (limit 0x${limit.toString(16)}) reaches the last three entries, which the VMM keeps for itself`);
+      throw new VmmStop(`the guest's GDT (limit 0x${limit.toString(16)}) reaches the last four entries, which the VMM keeps for itself`);
     }
     const copy = new Int32Array(entries * 2);
     for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
@@ -91,15 +92,17 @@ export class ShadowGdt {
         writeGdtEntry(this.mem, i, 0, 0);
       }
     }
+    return changedDescriptors(previous, copy);
   }
 
   /**
-   * The guest's descriptor for `sel` (GDT only), or undefined beyond the table's end. The
-   * processor sets the accessed bit of a code or data descriptor in the shadow it loads, so
-   * that bit comes from the shadow: what the guest's own table would hold on bare metal.
+   * The guest's descriptor for `sel` (in its LDT if the selector says so), or undefined beyond
+   * the table's end. The processor sets the accessed bit of a code or data descriptor in the
+   * shadow it loads, so that bit comes from the shadow: what the guest's own table would hold
+   * on bare metal.
    */
   guestDescriptor(sel: number, out: Descriptor): Descriptor | undefined {
-    if ((sel & 4) !== 0) return undefined;
+    if ((sel & 4) !== 0) return this.ldt.guestDescriptor(sel, out);
     const i = sel >> 3;
     if (2 * i + 1 >= this.guest.length) return undefined;
     out.lo = this.guest[2 * i]; out.hi = this.guest[2 * i + 1];
@@ -114,6 +117,15 @@ export class ShadowGdt {
     const c = compress({ lo: this.guest[2 * i], hi }, scratch);
     writeGdtEntry(this.mem, i, c.lo, c.hi);
   }
+}
+
+/** How many descriptors of table `next` differ from `previous` (entries only one of them has count). */
+export function changedDescriptors(previous: Int32Array, next: Int32Array): number {
+  let n = Math.abs(previous.length - next.length) / 2;
+  for (let k = 0; k < Math.min(previous.length, next.length); k += 2) {
+    if (previous[k] !== next[k] || previous[k + 1] !== next[k + 1]) n++;
+  }
+  return n;
 }
 
 /** #GP(selector) for a selector the checks refuse. */

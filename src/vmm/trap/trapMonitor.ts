@@ -27,6 +27,7 @@ import { onSoftwareInterrupt } from './events/softwareInterrupt';
 import { wrapSensitive } from './holes';
 import { deliverToGuest } from './reflect';
 import { loadCompressed, ShadowGdt } from './shadowGdt';
+import { ShadowLdt } from './shadowLdt';
 import { VirtualCpu } from './virtualCpu';
 
 /** The kinds of event the trap VMM tells apart. */
@@ -60,11 +61,14 @@ export class TrapMonitor implements ModeMonitor {
   vcpu!: VirtualCpu;
   mem!: GuestMemory;
   gdt!: ShadowGdt;
+  ldt!: ShadowLdt;
   shadow!: ShadowPageTables;
   /** A fault of the instruction being executed, to give the guest as it is (see raiseForGuest). */
   private pending: GuestFault | undefined = undefined;
   private readonly insn = new Insn(() => undefined);
   private readonly walk = new Walk();
+  /** Guest pages holding its LDT, among the guarded ones. */
+  private readonly ldtPages = new Set<number>();
 
   constructor(readonly vmm: Vmm) {
     this.cpu = vmm.cpu;
@@ -77,7 +81,8 @@ export class TrapMonitor implements ModeMonitor {
     this.memory.reset();
     this.vcpu = new VirtualCpu(cpu);
     this.mem = new GuestMemory(cpu, this.vcpu, (p) => this.memory.owns(p), (p) => this.shadow.guestPageWritten(p >>> 12));
-    this.gdt = new ShadowGdt(this.memory);
+    this.ldt = new ShadowLdt(cpu, this.memory);
+    this.gdt = new ShadowGdt(this.memory, this.ldt);
     installSystemTables(cpu, this.memory);
     // The loader's flat segments, as the guest's ring 0 would hold them, compressed into ring 1.
     const [clo, chi] = descriptor(0, 0xfffff, 0x9b, 0xc);   // present, DPL 0, code execute/read, accessed; 4 GiB
@@ -91,7 +96,7 @@ export class TrapMonitor implements ModeMonitor {
     cpu.cr4 = 0;
     this.shadow = new ShadowPageTables(cpu, this.memory, this.vcpu);
     this.shadow.activate();
-    this.guardGdt();
+    this.guardDescriptorTables();
   }
 
   intercept(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean): boolean {
@@ -129,27 +134,44 @@ export class TrapMonitor implements ModeMonitor {
   }
 
   /**
-   * Guards the guest pages that hold its GDT (through its current page tables), so that a
-   * descriptor it writes after LGDT reaches the shadow GDT. Called at LGDT and when the guest's
-   * paging changes; pages the guest has not mapped are left out.
+   * Guards the guest pages that hold its GDT and LDT (through its current page tables), so that
+   * a descriptor it writes after LGDT or LLDT reaches the shadow. Called at LGDT and LLDT and
+   * when the guest's paging changes; pages the guest has not mapped are left out.
    */
-  guardGdt(): void {
-    const v = this.vcpu, pages: number[] = [];
-    if (v.gdtrLimit > 0) {
-      for (let lin = v.gdtrBase & ~0xfff; lin <= v.gdtrBase + v.gdtrLimit; lin += 0x1000) {
-        try {
-          pages.push(walkGuest(this.cpu, v, lin | 0, false, false, false, this.walk).phys >>> 12);
-        } catch (f) {
-          if (!(f instanceof GuestFault)) throw f;
-        }
-      }
-    }
-    this.shadow.guard(pages);
+  guardDescriptorTables(): void {
+    this.ldtPages.clear();
+    const gdt = this.guestPages(this.vcpu.gdtrBase, this.vcpu.gdtrLimit);
+    const table = this.ldt.table;
+    if (table !== undefined) for (const p of this.guestPages(table.base, table.limit)) this.ldtPages.add(p);
+    this.shadow.guard([...gdt, ...this.ldtPages]);
   }
 
-  /** The guest wrote its GDT: the shadow is rebuilt from the guest's table as LGDT would. */
-  gdtWritten(): void {
-    this.gdt.load(this.mem, this.vcpu.gdtrBase, this.vcpu.gdtrLimit, true);
+  /** Which descriptor table the guarded guest page holding `phys` belongs to (the GDT unless it is the LDT's). */
+  descriptorTableOn(phys: number): 'GDT' | 'LDT' {
+    return this.ldtPages.has(phys >>> 12) ? 'LDT' : 'GDT';
+  }
+
+  /**
+   * The guest wrote one of its descriptor tables: both shadows are rebuilt from the guest's
+   * tables as LGDT and LLDT would. Returns how many descriptors changed.
+   */
+  descriptorTablesWritten(): number {
+    const table = this.ldt.table;
+    return this.gdt.load(this.mem, this.vcpu.gdtrBase, this.vcpu.gdtrLimit, true) +
+      (table === undefined ? 0 : this.ldt.load(this.mem, table.base, table.limit, true));
+  }
+
+  /** The guest pages (page numbers) holding linear [base, base + limit]. */
+  private guestPages(base: number, limit: number): number[] {
+    const pages: number[] = [];
+    for (let lin = base & ~0xfff; lin <= base + limit; lin += 0x1000) {
+      try {
+        pages.push(walkGuest(this.cpu, this.vcpu, lin | 0, false, false, false, this.walk).phys >>> 12);
+      } catch (f) {
+        if (!(f instanceof GuestFault)) throw f;
+      }
+    }
+    return pages;
   }
 
   // ---- services for the event handlers --------------------------------------------------

@@ -34,7 +34,7 @@ export function writeGuestCr0(t: TrapMonitor, value: number): void {
   t.cpu.cr0 = CR0_VMM | (v & CR0_FROM_GUEST);
   if ((changed & CR0_WP) !== 0) t.shadow.flushAll();
   else if ((changed & CR0_PG) !== 0) t.shadow.activate();
-  if ((changed & CR0_PG) !== 0) t.guardGdt();
+  if ((changed & CR0_PG) !== 0) t.guardDescriptorTables();
   t.cpu.leaveBlock = true;
 }
 
@@ -43,7 +43,7 @@ export function writeGuestCr3(t: TrapMonitor, value: number): void {
   // Paging off: the value only matters once paging is turned on.
   if ((t.vcpu.cr0 & CR0_PG) === 0) return;
   t.shadow.activate();
-  t.guardGdt();
+  t.guardDescriptorTables();
 }
 
 export function writeGuestCr4(t: TrapMonitor, value: number): void {

@@ -1,14 +1,14 @@
 /**
  * LGDT, LIDT, LLDT and LTR: the guest loads its own descriptor-table registers, which the
  * VMM keeps (virtualCpu.ts) while the processor keeps the VMM's. LGDT also rebuilds the
- * shadow GDT from the guest's table; LTR checks the descriptor and marks it busy in the
+ * shadow GDT from the guest's table, LLDT the shadow LDT; LTR checks the descriptor and marks it busy in the
  * guest's GDT as the processor would (SDM Vol. 2, LTR), and tells the VMM where the guest's
  * TSS is, whose ring-0 stack it uses to reflect events from user code.
  */
 import { GP, NP } from '../../../cpu/exceptions';
 import type { Insn } from '../../../cpu/insn';
 import { descAR, descBase, descLimit } from '../../../cpu/segmentation';
-import { GuestFault, VmmStop } from '../../guestMemory';
+import { GuestFault } from '../../guestMemory';
 import { selectorFault, type Descriptor } from '../shadowGdt';
 import type { TrapMonitor } from '../trapMonitor';
 import { hex, operandAddress, readRm16, ring0, type Emulator } from './emulator';
@@ -16,6 +16,7 @@ import { hex, operandAddress, readRm16, ring0, type Emulator } from './emulator'
 const DESC_S = 1 << 12;
 const DESC_P = 1 << 15;
 const TSS_BUSY = 1 << 9;
+const LDT_TYPE = 0x2;
 
 /** The limit and base of an LGDT/LIDT operand (24 bits of base with a 16-bit operand size). */
 function tableOperand(t: TrapMonitor, insn: Insn): { limit: number; base: number } {
@@ -32,7 +33,7 @@ export const LGDT: Emulator = {
     const { limit, base } = tableOperand(t, insn);
     t.gdt.load(t.mem, base, limit);
     t.vcpu.gdtrBase = base; t.vcpu.gdtrLimit = limit;
-    t.guardGdt();
+    t.guardDescriptorTables();
     q[0] = base >>> 0; q[1] = limit;
   },
   qualify: (base, limit) => `LGDT base ${hex(base)} limit ${hex(limit)}`,
@@ -49,19 +50,30 @@ export const LIDT: Emulator = {
   qualify: (base, limit) => `LIDT base ${hex(base)} limit ${hex(limit)}`,
 };
 
+const d: Descriptor = { lo: 0, hi: 0 };
+
+/** LLDT: the guest's LDT (an LDT descriptor in its GDT, SDM Vol. 2) is shadowed like its GDT. */
 export const LLDT: Emulator = {
   name: () => 'LLDT',
   allowed: ring0,
   run(t, insn, q) {
     const sel = readRm16(t, insn);
-    if ((sel & ~3) !== 0) throw new VmmStop(`the guest loaded an LDT (selector ${hex(sel)}): LDTs are not shadowed under trap`);
-    t.vcpu.ldtrSel = sel;
     q[0] = sel;
+    if ((sel & ~3) === 0) {
+      t.ldt.clear();
+    } else {
+      if ((sel & 4) !== 0 || t.gdt.guestDescriptor(sel, d) === undefined) throw selectorFault(sel);
+      if ((d.hi & DESC_S) !== 0 || ((d.hi >> 8) & 0xf) !== LDT_TYPE) throw selectorFault(sel);
+      if ((d.hi & DESC_P) === 0) throw new GuestFault(NP, sel & 0xfffc, true);
+      const base = descBase(d.lo, d.hi), limit = descLimit(d.lo, d.hi);
+      t.ldt.load(t.mem, base, limit);
+      q[1] = base >>> 0; q[2] = limit;
+    }
+    t.vcpu.ldtrSel = sel;
+    t.guardDescriptorTables();
   },
-  qualify: (sel) => `LLDT ${hex(sel)} (no LDT)`,
+  qualify: (sel, base, limit) => ((sel & ~3) === 0 ? `LLDT ${hex(sel)} (no LDT)` : `LLDT ${hex(sel)}: LDT at ${hex(base)} limit ${hex(limit)}`),
 };
-
-const d: Descriptor = { lo: 0, hi: 0 };
 
 export const LTR: Emulator = {
   name: () => 'LTR',

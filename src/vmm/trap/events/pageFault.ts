@@ -6,8 +6,8 @@
  * - they allow it and it writes a page the shadows follow (a guest page directory or page
  *   table): the VMM carries the instruction out with the page writable for it alone, then
  *   drops the shadow entries built from what changed ("PTE write");
- * - it writes a page of the guest's GDT: carried out the same way, then the shadow GDT is
- *   rebuilt ("GDT write");
+ * - it writes a page of the guest's GDT or LDT: carried out the same way, then the shadow
+ *   table is rebuilt ("GDT write", "LDT write");
  * - otherwise the shadow lacked the entry, or had it read-only until the guest's dirty bit
  *   is set: the VMM fills it and the instruction runs again ("shadow #PF", a hidden fault).
  */
@@ -29,6 +29,8 @@ const shadowFill: Qualifier = (lin, access, guest, shadow) =>
   `linear ${hex8(lin)} ${(access & 1) !== 0 ? 'write' : 'read'} from CPL ${(access & 2) !== 0 ? 3 : 1}: guest entry ${hex8(guest)}, shadow PTE ${hex8(shadow)}`;
 const gdtWrite: Qualifier = (page, lin, changed) =>
   `guest GDT page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow GDT rebuilt`;
+const ldtWrite: Qualifier = (page, lin, changed) =>
+  `guest LDT page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow LDT rebuilt`;
 const pteWrite: Qualifier = (page, lin, changed, dropped) =>
   `guest page table ${hex8(page)} written through linear ${hex8(lin)}: ${changed} entr${changed === 1 ? 'y' : 'ies'} changed, ${dropped} shadow entr${dropped === 1 ? 'y' : 'ies'} dropped`;
 
@@ -56,11 +58,11 @@ export function onPageFault(t: TrapMonitor, _vector: number, errorCode: number):
     lin >>> 0, (write ? 1 : 0) | (user ? 2 : 0), walk.pteAddr >= 0 ? walk.pte >>> 0 : walk.pde >>> 0, spte >>> 0);
 }
 
-type ProtectedTable = 'page table' | 'GDT';
+type ProtectedTable = 'page table' | 'GDT' | 'LDT';
 
 /** The kind of VMM-shadowed table on the guest page holding `phys`, if any. */
 function protectedTable(t: TrapMonitor, phys: number): ProtectedTable | undefined {
-  return t.shadow.follows(phys) ? 'page table' : t.shadow.guards(phys) ? 'GDT' : undefined;
+  return t.shadow.follows(phys) ? 'page table' : t.shadow.guards(phys) ? t.descriptorTableOn(phys) : undefined;
 }
 
 /**
@@ -130,10 +132,9 @@ function emulateProtectedWrite(t: TrapMonitor, lin: number, inCallout: boolean, 
   const prefix = inCallout ? 'bt callout ' : '';
   const base = page >>> 2;
   let changed = 0, dropped = 0;
-  if (table === 'GDT') {
-    for (let k = 0; k < 1024; k += 2) if (before[k] !== cpu.ram32[base + k] || before[k + 1] !== cpu.ram32[base + k + 1]) changed++;
-    t.gdtWritten();
-    t.vmm.event(t.reason(`${prefix}GDT write`, 'page fault', gdtWrite), cost, page, lin >>> 0, changed);
+  if (table !== 'page table') {
+    changed = t.descriptorTablesWritten();
+    t.vmm.event(t.reason(`${prefix}${table} write`, 'page fault', table === 'GDT' ? gdtWrite : ldtWrite), cost, page, lin >>> 0, changed);
     return;
   }
   for (let k = 0; k < 1024; k++) {

@@ -74,3 +74,64 @@ describe('GDT writes after LGDT', () => {
       .toEqual(Array(ROUNDS - 1).fill('1'));
   });
 });
+
+// The same through an LDT: segment loads with TI = 1 read the guest's LDT, which the VMM
+// shadows at LLDT and guards like the GDT.
+const LDT_REWRITE = kernel(`
+  lgdt [gdt_desc]
+  mov ax, 0x18
+  lldt ax
+  mov dword [probe], 0x1234
+  mov dword [0x200000 + probe], 0x567800
+  mov ax, 0x0c                   ; LDT entry 1, RPL 0
+  mov fs, ax
+  mov esi, [fs:probe]            ; base 0x200000: 0x567800
+  mov dword [ldt + 8 + 4], 0x00cf9200   ; base 0 from now on
+  mov fs, ax
+  add esi, [fs:probe]            ; 0x1234
+  mov [sum], esi
+  sldt ax
+  movzx eax, ax
+  mov [seen], eax
+  mov al, 0
+  out 0xf4, al`, `
+align 8
+gdt:
+  dq 0
+  dq 0x00cf9a000000ffff          ; 0x08 code
+  dq 0x00cf92000000ffff          ; 0x10 data
+  dw ldt_end - ldt - 1, ldt - 0x100000, 0x8210, 0   ; 0x18 LDT (base 0x10xxxx)
+gdt_end:
+gdt_desc: dw gdt_end - gdt - 1
+  dd gdt
+align 8
+ldt:
+  dq 0x00cf92000000ffff          ; 0x04 data, base 0
+  dq 0x00cf92200000ffff          ; 0x0c data, base 0x200000
+ldt_end:
+align 4
+sum: dd 0
+seen: dd 0
+probe equ 0x1000`);
+
+describe('the LDT under trap and bt', () => {
+  const sum = addressOf(LDT_REWRITE.listing, /^sum:/), seen = addressOf(LDT_REWRITE.listing, /^seen:/);
+
+  it('loads segments through the guest\'s LDT and sees its writes, as on bare metal', () => {
+    const native = run('native', LDT_REWRITE.image);
+    expect(native.vmm.cpu.readPhys32(sum) >>> 0).toBe(0x567800 + 0x1234);
+    expect(native.vmm.cpu.readPhys32(seen)).toBe(0x18);
+    for (const mode of ['trap', 'bt'] as const) {
+      const r = run(mode, LDT_REWRITE.image);
+      expect(r.result.exitCode, `${mode}: ${r.result.message}`).toBe(native.result.exitCode);
+      expect(r.vmm.cpu.readPhys32(sum) >>> 0, mode).toBe(0x567800 + 0x1234);
+      expect(counts(r.vmm)[mode === 'trap' ? '#GP emulate LLDT' : 'bt callout LLDT'], mode).toBe(1);
+      // The descriptor write, then the stores to sum and seen, which share the tables' page.
+      expect(r.vmm.log.records().filter((e) => e.reason === 'LDT write').map((e) => e.qualification.match(/(\d+) descriptors? changed/)![1]), mode)
+        .toEqual(['1', '0', '0']);
+    }
+    // SLDT does not trap: under trap it shows the VMM's LDTR, under bt the guest's.
+    expect(run('bt', LDT_REWRITE.image).vmm.cpu.readPhys32(seen)).toBe(0x18);
+    expect(run('trap', LDT_REWRITE.image).vmm.cpu.readPhys32(seen)).not.toBe(0x18);
+  });
+});
