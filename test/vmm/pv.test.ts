@@ -291,3 +291,36 @@ bind: dd 0, 0, 0`, { pv: true }).image);
     expect(pv.vmm.machine.nowNs()).toBeLessThan(3_100_000);
   });
 });
+
+describe('multicall (13): several hypercalls for one entry into the VMM', () => {
+  it('runs each entry in order and writes its result; a nested multicall, iret and unknown numbers are refused', () => {
+    const k = kernel(`${PV_MACROS}
+  mov dword [frame], 0x600DF00D
+  mov ebx, calls                            ; multicall(calls, 5)
+  mov ecx, 5
+  hypercall 13
+  result 0
+  mov eax, [0x00800000]                     ; mapped by the second entry
+  result 1
+${SHUTDOWN}`, `
+reason: dd 0
+align 4
+calls:
+  dd 17, -1, 0, 0, 0, 0, 0, 0                ; xen_version(XENVER_version)
+  dd 14, -1, 0x00800000, frame + 7, 0, 2, 0, 0   ; update_va_mapping(8 MiB, frame | P RW US, 0, UVMF_INVLPG)
+  dd 13, -1, calls, 1, 0, 0, 0, 0            ; a nested multicall
+  dd 23, -1, 0, 0, 0, 0, 0, 0                ; iret
+  dd 99, -1, 0, 0, 0, 0, 0, 0                ; no such hypercall
+  align 4096
+frame: times 1024 dd 0`, { pv: true });
+    const pv = run('pv', k.image);
+    expect(pv.result.exitCode, pv.result.message).toBe(1);
+    const EINVAL = 22, ENOSYS = 38;
+    expect(results(pv.vmm.machine.ram, 2)).toEqual([0, 0x600DF00D]);
+    const calls = addressesOf(k.listing, /^calls:/)[0];
+    const result = (n: number): number => pv.vmm.cpu.readPhys32(calls + n * 32 + 4) | 0;
+    expect([0, 1, 2, 3, 4].map(result)).toEqual([0x00030000, 0, -EINVAL, -EINVAL, -ENOSYS]);
+    expect(counts(pv.vmm)['hypercall multicall']).toBe(1);
+    expect(counts(pv.vmm)['hypercall update_va_mapping']).toBeUndefined();
+  });
+});

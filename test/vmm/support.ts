@@ -66,7 +66,7 @@ export function addressesOf(listing: string, source: RegExp): number[] {
   const hits: number[] = [];
   let label = false;
   for (const line of listing.split('\n')) {
-    const m = /^\s*\d+\s+([0-9A-F]{8})\s+[0-9A-F[\]()]+\s+(.*)$/.exec(line);
+    const m = /^\s*\d+\s+([0-9A-F]{8})\s+[0-9A-F[\]()]+-?\s+(.*)$/.exec(line);
     if (m !== null) {
       if (label || source.test(m[2])) hits.push(LOAD_ADDR + Number.parseInt(m[1], 16));
       label = false;

@@ -6,6 +6,7 @@
 import { consoleIo } from './hypercall/console';
 import { eventChannelOp } from './hypercall/events';
 import { mmuextOp, mmuUpdate, updateVaMapping } from './hypercall/memory';
+import { multicall } from './hypercall/multicall';
 import { schedOp, setTimerOp } from './hypercall/scheduling';
 import { fpuTaskswitch, iret, setCallbacks, setTrapTable, stackSwitch } from './hypercall/traps';
 import { xenVersion } from './hypercall/version';
@@ -33,7 +34,7 @@ export const HYPERCALLS: readonly Hypercall[] = [
   { number: 5, name: 'fpu_taskswitch', args: ['set'], handler: fpuTaskswitch },
   { number: 10, name: 'update_descriptor', args: ['ma_lo', 'ma_hi', 'desc_lo', 'desc_hi'] },
   { number: 12, name: 'memory_op', args: ['cmd', 'arg'] },
-  { number: 13, name: 'multicall', args: ['calls', 'count'] },
+  { number: 13, name: 'multicall', args: ['calls', 'count'], handler: multicall },
   { number: 14, name: 'update_va_mapping', args: ['va', 'pte', 'pte_hi', 'flags'], handler: updateVaMapping },
   { number: 15, name: 'set_timer_op', args: ['timeout_lo', 'timeout_hi'], handler: setTimerOp },
   { number: 17, name: 'xen_version', args: ['cmd', 'arg'], handler: xenVersion },

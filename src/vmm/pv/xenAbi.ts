@@ -39,6 +39,9 @@ export const VIRQ_TIMER = 0;
 
 /** Sizes of the structures hypercalls read (x86_32). */
 export const MMU_UPDATE_SIZE = 16;     // { uint64 ptr; uint64 val; }
+export const MULTICALL_ENTRY_SIZE = 32;   // { op; result; args[6] }, 32-bit words
+/** Hypercall numbers the VMM itself needs to know (fact sheet section 6). */
+export const HYPERCALL_MULTICALL = 13, HYPERCALL_IRET = 23;
 export const MMUEXT_OP_SIZE = 12;      // { uint32 cmd; uint32 arg1; uint32 arg2; }
 export const TRAP_INFO_SIZE = 8;       // { uint8 vector; uint8 flags; uint16 cs; uint32 address; }
 
