@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
 import { isPvImage } from '../vmm/pv/pvImage';
 import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
-import { createVmm, type ModeName } from '../vmm/vmm';
+import { createVmm, type ModeName, type Vmm } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
 import { parseCostModel, sourceOf } from './modeOptions';
 import { openForWriting, readImage, wholeNumber } from './runCommand';
@@ -39,6 +39,8 @@ export interface ModeRow {
   /** Cycles against native's, or null without a native run. */
   overhead?: number | null;
   holes?: number;
+  /** The VMM's events and their cycles by kind ("vm exit", "hypercall", "page fault", ...). */
+  byKind?: { kind: string; count: number; cycles: number }[];
 }
 
 interface CompareOptions {
@@ -96,6 +98,17 @@ const ROWS: readonly { mode: ModeName; memVirt?: MemVirtName }[] = [
   { mode: 'hw', memVirt: 'shadow' }, { mode: 'hw', memVirt: 'ept' },
 ];
 
+function eventsByKind(vmm: Vmm): { kind: string; count: number; cycles: number }[] {
+  const kinds = new Map<string, { kind: string; count: number; cycles: number }>();
+  for (const r of vmm.log.counters()) {
+    const k = kinds.get(r.kind) ?? { kind: r.kind, count: 0, cycles: 0 };
+    k.count += r.count;
+    k.cycles += r.cycles;
+    kinds.set(r.kind, k);
+  }
+  return [...kinds.values()];
+}
+
 function runMode(mode: ModeName, memVirt: MemVirtName | undefined, build: Build, opts: CompareOptions): Outcome {
   const vmm = createVmm(mode, { memoryMiB: opts.memoryMiB, costModel: opts.costModel, memVirt });
   if (build.source !== undefined) vmm.holes.sourceOf = build.source;
@@ -108,7 +121,7 @@ function runMode(mode: ModeName, memVirt: MemVirtName | undefined, build: Build,
     exitCode: r.exitCode,
     row: {
       mode, memVirt, ran: true, exitCode: r.exitCode, haltReason: r.haltReason, instructions: r.instructions,
-      events: r.events, cycles: r.cycles, holes: vmm.holes.total,
+      events: r.events, cycles: r.cycles, holes: vmm.holes.total, byKind: eventsByKind(vmm),
       note: r.haltReason === 'exit' ? undefined : r.message,
     },
   };

@@ -1,4 +1,4 @@
-/** The palette commands. Those that need parts of vtscope not built yet say so, and do nothing else. */
+/** The palette commands that run the active guest in a mode and open the exit log. */
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { EXITS_VIEW } from './exitViews';
@@ -26,17 +26,9 @@ async function runActiveGuest(mode: string): Promise<void> {
   await vscode.debug.startDebugging(vscode.workspace.getWorkspaceFolder(doc.uri), config, { noDebug: true });
 }
 
-function notYet(what: string, why: string): () => void {
-  return () => { void vscode.window.showInformationMessage(`vtscope: ${what} is not available yet: ${why}`); };
-}
-
 export function registerCommands(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     ...RUN_COMMANDS.map(({ mode, command }) => vscode.commands.registerCommand(command, () => runActiveGuest(mode))),
     vscode.commands.registerCommand(OPEN_EXIT_LOG, () => vscode.commands.executeCommand(`${EXITS_VIEW}.focus`)),
-    vscode.commands.registerCommand('vtscope.showVmcs',
-      notYet('Show VMCS', 'the debug adapter does not run guests in hw mode yet, so there is no VMCS to show.')),
-    vscode.commands.registerCommand('vtscope.breakOnExitReason',
-      notYet('Break on VM Exit Reason', 'the debug adapter does not run guests in hw mode yet, so no VM exit can stop them.')),
   );
 }

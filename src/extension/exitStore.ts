@@ -1,13 +1,30 @@
 /**
- * What the VM Exits and Virtualization Holes views show for one debug session: the newest
- * exit records in a bounded ring (so a guest with millions of exits costs constant memory),
- * the adapter's exact counters per reason, the holes, and the user's reason filter.
+ * What the VM Exits and Virtualization Holes views and the code lenses show for one debug
+ * session: the newest exit records in a bounded ring (so a guest with millions of exits costs
+ * constant memory), the adapter's exact counters per reason, counters per source line and
+ * reason (bounded by the lines of the guest's sources), the holes, and the user's reason filter.
  */
 import type { ExitRecordBody, ExitsEventBody, HoleBody, HolesEventBody, ReasonTotalBody } from '../debug/protocol';
+
+/** The events of one reason at one source line. */
+export interface LineEvents {
+  reason: string;
+  reasonNumber: number | null;
+  kind: string;
+  count: number;
+  /** Emulated cycles the VMM charged for them. */
+  cycles: number;
+}
 
 export class ExitStore {
   /** Records ever made, as the adapter counts them (the ring keeps the newest `capacity`). */
   total = 0;
+  /** Records received from the adapter; fewer than `total` if it left some out. */
+  received = 0;
+  /** The emulated cycles of the run as far as known: the latest clock the adapter reported. */
+  runCycles = 0;
+  /** Source path -> 1-based line -> reason -> counters. */
+  private readonly lines = new Map<string, Map<number, Map<string, LineEvents>>>();
   private readonly ring: ExitRecordBody[] = [];
   /** Index in `ring` of the oldest record once the ring is full. */
   private oldest = 0;
@@ -22,6 +39,10 @@ export class ExitStore {
 
   addExits(event: ExitsEventBody): void {
     for (const r of event.records) {
+      this.received++;
+      // A record's clock includes its own cost.
+      this.runCycles = Math.max(this.runCycles, r.cycles);
+      if (r.source !== undefined) this.countAtLine(r, r.source.path, r.source.line);
       if (this.ring.length < this.capacity) {
         this.ring.push(r);
       } else {
@@ -31,6 +52,35 @@ export class ExitStore {
     }
     this.total = event.total;
     this.totals = event.totals;
+  }
+
+  private countAtLine(r: ExitRecordBody, path: string, line: number): void {
+    let byLine = this.lines.get(path);
+    if (byLine === undefined) this.lines.set(path, byLine = new Map());
+    let byReason = byLine.get(line);
+    if (byReason === undefined) byLine.set(line, byReason = new Map());
+    const c = byReason.get(r.reason);
+    if (c === undefined) byReason.set(r.reason, { reason: r.reason, reasonNumber: r.reasonNumber, kind: r.kind, count: 1, cycles: r.cost });
+    else { c.count++; c.cycles += r.cost; }
+  }
+
+  /** The run's emulated cycles from the adapter's statistics, which may be newer than any record. */
+  setRunCycles(cycles: number): void {
+    this.runCycles = Math.max(this.runCycles, cycles);
+  }
+
+  /** Every record the adapter made has been received, so the counters per line are exact. */
+  get complete(): boolean {
+    return this.received >= this.total;
+  }
+
+  /** The events at each 1-based line of `path`, the costliest reason first. */
+  eventsByLine(path: string): Map<number, LineEvents[]> {
+    const out = new Map<number, LineEvents[]>();
+    for (const [line, byReason] of this.lines.get(path) ?? []) {
+      out.set(line, [...byReason.values()].sort((a, b) => b.cycles - a.cycles || b.count - a.count || a.reason.localeCompare(b.reason)));
+    }
+    return out;
   }
 
   setHoles(event: HolesEventBody): void {

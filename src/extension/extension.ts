@@ -1,17 +1,20 @@
 /**
  * The vtscope extension: the `vtscope` debugger, the NASM language client, the palette
- * commands (mode comparison among them), the VM Exits and Virtualization Holes views and
- * the status bar item.
+ * commands (mode comparison, VMCS, VM exit breakpoints among them), the VM Exits and
+ * Virtualization Holes views, the code lenses with live counts and the status bar item.
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands } from './commands';
 import { registerCompareModes } from './compareModes';
 import { registerDebugger } from './debugger';
+import { registerExitBreakpoints } from './exitBreakpoints';
 import { registerExitViews } from './exitViews';
 import { startLanguageClient } from './languageClient';
 import { SessionTracker } from './sessions';
+import { registerSiteLenses } from './siteLenses';
 import { registerStatusBar } from './statusBar';
+import { registerVmcsDocument } from './vmcsDocument';
 
 let client: LanguageClient | undefined;
 
@@ -23,6 +26,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   registerCommands(context);
   registerCompareModes(context);
   registerExitViews(context, tracker);
+  registerSiteLenses(context, tracker);
+  registerVmcsDocument(context, tracker);
+  registerExitBreakpoints(context, log);
   registerStatusBar(context, tracker);
   client = await startLanguageClient(context, log);
 }

@@ -75,10 +75,8 @@ export function resolveLaunch(config: Partial<LaunchAttributes>, activeFile: str
   }
   c.mode ??= settings.defaultMode;
   c.memoryMiB ??= settings.memoryMiB;
-  // The adapter refuses VMM options in native mode, where there is no VMM to apply them to.
-  if (c.mode !== 'native') {
-    c.costModel ??= settings.costModel;
-    if (settings.memoryVirtualization !== 'auto') c.memVirt ??= settings.memoryVirtualization;
-  }
+  // The adapter refuses VMM options where they do not apply: cost models outside native, memVirt outside hw.
+  if (c.mode !== 'native') c.costModel ??= settings.costModel;
+  if (c.mode === 'hw' && settings.memoryVirtualization !== 'auto') c.memVirt ??= settings.memoryVirtualization;
   return { config: c };
 }

@@ -1,11 +1,12 @@
 /**
- * The vtscope debug sessions and what their adapters reported (protocol.ts events). The views
- * and the status bar show the active session's data, or the last session's after it ended.
+ * The vtscope debug sessions and what their adapters reported (protocol.ts events, and the
+ * run's cycles from `vtscope.stats`). The views, code lenses and status bar show the active
+ * session's data, or the last session's after it ended.
  */
 import * as vscode from 'vscode';
 import { ExitStore } from './exitStore';
 import { DEBUG_TYPE } from './launchDefaults';
-import { EXITS_EVENT, HOLES_EVENT, parseExitsEvent, parseHolesEvent, ProtocolError } from '../debug/protocol';
+import { EXITS_EVENT, HOLES_EVENT, parseExitsEvent, parseHolesEvent, parseStatsResponse, ProtocolError, STATS_REQUEST } from '../debug/protocol';
 import { ringRecords } from './settings';
 
 export interface TrackedSession {
@@ -16,6 +17,10 @@ export interface TrackedSession {
   /** The adapter has sent exit-log events in this session. */
   reportsExits: boolean;
   reportsHoles: boolean;
+  /** A `vtscope.stats` request is under way. */
+  askingStats: boolean;
+  /** Events came while it was: ask again when it is answered. */
+  statsStale: boolean;
 }
 
 export class SessionTracker implements vscode.Disposable {
@@ -43,7 +48,7 @@ export class SessionTracker implements vscode.Disposable {
   private started(session: vscode.DebugSession): void {
     if (session.type !== DEBUG_TYPE) return;
     const mode = typeof session.configuration.mode === 'string' ? session.configuration.mode : 'native';
-    const t: TrackedSession = { session, mode, store: new ExitStore(ringRecords()), running: true, reportsExits: false, reportsHoles: false };
+    const t: TrackedSession = { session, mode, store: new ExitStore(ringRecords()), running: true, reportsExits: false, reportsHoles: false, askingStats: false, statsStale: false };
     this.sessions.set(session.id, t);
     this.shown = t;
     // Shows the VM Exits and Virtualization Holes views from the first session on.
@@ -73,6 +78,7 @@ export class SessionTracker implements vscode.Disposable {
       if (e.event === EXITS_EVENT) {
         t.store.addExits(parseExitsEvent(e.body));
         t.reportsExits = true;
+        this.askStats(t);
       } else {
         t.store.setHoles(parseHolesEvent(e.body));
         t.reportsHoles = true;
@@ -83,6 +89,30 @@ export class SessionTracker implements vscode.Disposable {
       return;
     }
     if (t === this.shown) this.changed.fire();
+  }
+
+  /**
+   * Asks the adapter for the run's cycles, which have moved on since the newest record: the
+   * code lenses give each site's share of them. One request at a time; an adapter that does
+   * not answer leaves the newest record's clock.
+   */
+  private askStats(t: TrackedSession): void {
+    if (!t.running) return;
+    if (t.askingStats) { t.statsStale = true; return; }
+    t.askingStats = true;
+    t.statsStale = false;
+    Promise.resolve(t.session.customRequest(STATS_REQUEST)).then((body: unknown) => {
+      const { cycles } = parseStatsResponse(body);
+      if (cycles !== null && cycles > t.store.runCycles) {
+        t.store.setRunCycles(cycles);
+        if (t === this.shown) this.changed.fire();
+      }
+    }).catch((err: unknown) => {
+      this.log.trace(`${STATS_REQUEST} not answered: ${err instanceof Error ? err.message : String(err)}`);
+    }).finally(() => {
+      t.askingStats = false;
+      if (t.statsStale) this.askStats(t);
+    });
   }
 
   dispose(): void {

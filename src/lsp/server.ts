@@ -5,7 +5,9 @@
  * provider when one is plugged in. It runs in plain Node; nothing here needs VS Code.
  *
  * Initialization options: `{ includePaths?: string[], defines?: Record<string, string>,
- * debounceMs?: number }` (include paths and defines as for `vtscope asm -I/-D`).
+ * debounceMs?: number }` (absolute include paths and defines as for `vtscope asm -I/-D`).
+ * `workspace/didChangeConfiguration` with `settings.vtscope.asm` of the same shape replaces
+ * the include paths and defines, and the open documents are analysed again.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -21,7 +23,7 @@ import { type LensProvider, lensSites } from './lens';
 import { definition, prepareRename, references, rename } from './navigation';
 import { documentSymbols, foldingRanges, workspaceSymbols } from './outline';
 import { type FileSystem, nodeFileSystem } from './project';
-import { type AnalysisReport, LanguageService } from './service';
+import { type AnalysisReport, type AssemblerSettings, LanguageService } from './service';
 
 const DEFAULT_DEBOUNCE_MS = 150;
 
@@ -45,6 +47,17 @@ export interface LanguageServer {
   refreshLenses(): void;
   /** Resolves once no analysis is scheduled or running. */
   settled(): Promise<void>;
+}
+
+/** The include paths and defines of a client's message; entries of the wrong type are left out. */
+export function assemblerSettings(raw: unknown): AssemblerSettings {
+  const o = typeof raw === 'object' && raw !== null ? raw as Record<string, unknown> : {};
+  const paths = Array.isArray(o.includePaths) ? o.includePaths : [];
+  const defines = typeof o.defines === 'object' && o.defines !== null && !Array.isArray(o.defines) ? o.defines as Record<string, unknown> : {};
+  return {
+    includePaths: paths.filter((p): p is string => typeof p === 'string' && p !== ''),
+    defines: Object.fromEntries(Object.entries(defines).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  };
 }
 
 /** A file URI's path; any other URI (an untitled document) stands for itself. */
@@ -133,8 +146,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     if (typeof init.debounceMs === 'number' && init.debounceMs >= 0) debounceMs = init.debounceMs;
     service = new LanguageService({
       fs: options.fs ?? nodeFileSystem,
-      includePaths: Array.isArray(init.includePaths) ? init.includePaths.filter((p) => typeof p === 'string') : [],
-      defines: init.defines,
+      ...assemblerSettings(init),
       uriOf,
       assembler: options.assembler,
     });
@@ -181,6 +193,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     const path = uriToPath(e.document.uri);
     service?.project.close(path);
     uris.delete(path);
+    schedule();
+  });
+  connection.onDidChangeConfiguration((p) => {
+    const section = (p.settings as { vtscope?: { asm?: unknown } } | null)?.vtscope?.asm;
+    if (section === undefined || service === undefined) return;
+    service.configure(assemblerSettings(section));
     schedule();
   });
   connection.onDidChangeWatchedFiles((p) => {

@@ -24,6 +24,12 @@ export interface ServiceOptions {
   assembler?: AssemblerBackend;
 }
 
+/** nasm's -I and -D. */
+export interface AssemblerSettings {
+  includePaths: string[];
+  defines: Record<string, string>;
+}
+
 export interface AnalysisReport {
   /** Diagnostics of every file an open document's assembly touches. */
   diagnostics: Map<string, Diagnostic[]>;
@@ -43,14 +49,23 @@ export class LanguageService {
   private readonly sites = new Map<string, Cached<HypercallSite[]>>();
 
   private readonly assembler: AssemblerBackend;
+  private defines: Record<string, string> | undefined;
 
   constructor(readonly options: ServiceOptions) {
     this.project = new Project(options.fs, { includePaths: options.includePaths ?? [] });
     this.assembler = options.assembler ?? inProcessAssembler(options.fs, resolveIncludePath);
+    this.defines = options.defines;
   }
 
   get assembleOptions(): AssembleOptions {
-    return { includePaths: this.options.includePaths, defines: this.options.defines };
+    return { includePaths: this.project.options.includePaths, defines: this.defines };
+  }
+
+  /** New assembler options (the client's settings changed): every root assembles again with them. */
+  configure(settings: AssemblerSettings): void {
+    this.project.options.includePaths = settings.includePaths;
+    this.defines = settings.defines;
+    this.runs.clear();
   }
 
   uriOf(path: string): string {

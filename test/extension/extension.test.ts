@@ -1,29 +1,31 @@
 // The extension activated against a stand-in for the editor (vscodeStub.ts): what it
 // registers matches package.json, its debug adapter descriptor starts a working adapter, and
 // the status bar and views follow the debug sessions and the adapter's custom events.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MODES } from '../../src/debug/launchConfig';
-import { editorOn, host, type DebugSessionStub, Uri, type TreeItem } from './vscodeStub';
+import { editorOn, host, type DebugSessionStub, sessionStub, Uri, type TreeItem } from './vscodeStub';
 
 vi.mock('vscode', () => import('./vscodeStub'));
 
 /** The language clients the extension made: the real library needs a real editor. */
-const clients = vi.hoisted(() => [] as { args: unknown[]; started: boolean }[]);
+const clients = vi.hoisted(() => [] as { args: unknown[]; started: boolean; notifications: [string, unknown][] }[]);
 vi.mock('vscode-languageclient/node', () => ({
   TransportKind: { stdio: 0, ipc: 1 },
   LanguageClient: class {
-    private readonly record: { args: unknown[]; started: boolean };
-    constructor(...args: unknown[]) { this.record = { args, started: false }; clients.push(this.record); }
+    private readonly record: { args: unknown[]; started: boolean; notifications: [string, unknown][] };
+    constructor(...args: unknown[]) { this.record = { args, started: false, notifications: [] }; clients.push(this.record); }
     start(): Promise<void> { this.record.started = true; return Promise.resolve(); }
+    sendNotification(method: string, params: unknown): Promise<void> { this.record.notifications.push([method, params]); return Promise.resolve(); }
   },
 }));
 
 const { activate } = await import('../../src/extension/extension');
 const { RUN_COMMANDS } = await import('../../src/extension/commands');
+const { compareArgs } = await import('../../src/extension/compareModes');
 
 interface Manifest {
   contributes: {
@@ -48,12 +50,17 @@ afterAll(() => rmSync(extensionPath, { recursive: true, force: true }));
 
 async function activated(folder = extensionPath): Promise<void> {
   host.reset();
+  sessions.clear();
   const subscriptions: { dispose(): void }[] = [];
   await activate({ subscriptions, asAbsolutePath: (p: string) => join(folder, p) } as never);
 }
 
+/** One session object per id, as VS Code passes the same object to every event. */
+const sessions = new Map<string, DebugSessionStub>();
 function session(mode: string, id = 's1'): DebugSessionStub {
-  return { id, type: 'vtscope', name: 'k', configuration: { type: 'vtscope', request: 'launch', name: 'k', program: '/k.asm', mode } };
+  const key = `${id}/${mode}`;
+  if (!sessions.has(key)) sessions.set(key, sessionStub(id, { type: 'vtscope', request: 'launch', name: 'k', program: '/k.asm', mode }));
+  return sessions.get(key)!;
 }
 
 /** The views refresh at most every 250 ms. */
@@ -97,6 +104,35 @@ describe('activation', () => {
       expect(serverOptions.run).toEqual({ module: server, transport: 0 });
       expect(clientOptions.documentSelector).toEqual([{ language: 'nasm' }]);
       expect(host.log).toContainEqual({ level: 'info', text: `language server started: ${server}` });
+    } finally {
+      rmSync(withServer, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the language server the assembler settings, and sends them again when they change', async () => {
+    const withServer = mkdtempSync(join(tmpdir(), 'vtscope-ext-'));
+    try {
+      mkdirSync(join(withServer, 'dist'));
+      writeFileSync(join(withServer, 'dist', 'lsp.js'), '');
+      clients.length = 0;
+      host.reset();
+      host.settings['vtscope.asm.includePaths'] = ['/opt/kernel/include', 'include'];
+      host.settings['vtscope.asm.defines'] = { GREETING: '65', 'not a name': '1' };
+      await activate({ subscriptions: [], asAbsolutePath: (p: string) => join(withServer, p) } as never);
+      const [, , , clientOptions] = clients[0].args as [string, string, unknown, { initializationOptions: unknown }];
+      // No workspace folder here, so the relative path cannot be resolved.
+      expect(clientOptions.initializationOptions).toEqual({ includePaths: ['/opt/kernel/include'], defines: { GREETING: '65' } });
+      expect(host.log.filter((l) => l.level === 'warn').map((l) => l.text)).toEqual([
+        'vtscope.asm.includePaths: "include" is relative, and there is no workspace folder to resolve it against; left out',
+        'vtscope.asm.defines: "not a name" is not a macro name; left out',
+      ]);
+      host.settings['vtscope.asm.includePaths'] = ['/srv/inc'];
+      host.settings['vtscope.asm.defines'] = {};
+      host.configurationChange.fire({ affectsConfiguration: (section) => section === 'editor' });
+      host.configurationChange.fire({ affectsConfiguration: (section) => section === 'vtscope.asm' });
+      expect(clients[0].notifications).toEqual([
+        ['workspace/didChangeConfiguration', { settings: { vtscope: { asm: { includePaths: ['/srv/inc'], defines: {} } } } }],
+      ]);
     } finally {
       rmSync(withServer, { recursive: true, force: true });
     }
@@ -189,26 +225,35 @@ describe('commands', () => {
     expect(host.messages[0]).toMatchObject({ severity: 'error', text: expect.stringContaining('open a guest .asm source') });
   });
 
-  it('say honestly what is not available yet', async () => {
-    for (const command of ['vtscope.showVmcs', 'vtscope.breakOnExitReason']) await host.commands.get(command)!();
-    expect(host.messages.map((m) => m.text)).toEqual([
-      expect.stringMatching(/^vtscope: Show VMCS is not available yet: /),
-      expect.stringMatching(/^vtscope: Break on VM Exit Reason is not available yet: /),
-    ]);
-  });
-
-  it('compare the modes on the active guest with the bundled `vtscope compare` and the cost model setting', async () => {
+  it('compare the modes on the active guest with the bundled `vtscope compare` and show the report in a webview', async () => {
     const sample = resolve('samples/hello.asm');
     host.activeTextEditor = editorOn(sample);
     host.settings['vtscope.costModel'] = 'core-2006';
     await host.commands.get('vtscope.compareModes')!();
     expect(host.progress).toEqual([`vtscope: comparing the modes on ${sample}`]);
     expect(host.messages).toEqual([]);
-    const table = host.outputs.get('vtscope: Mode Comparison')!.split('\n');
-    expect(table[0]).toBe(`${sample} (cost model core-2006)`);
-    // Native is the baseline: its own output, and an overhead of exactly 1 by definition.
-    expect(table.find((l) => l.startsWith('native '))).toMatch(/^native\s+yes\s+\d+\s+0\s+\d+\s+1\.00x/);
-    expect(table.filter((l) => /^(native|trap|bt|pv|hw) /.test(l)).map((l) => l.split(/\s+/)[0])).toEqual([...MODES]);
+    expect(host.webviews).toHaveLength(1);
+    const [panel] = host.webviews;
+    expect(panel).toMatchObject({ viewType: 'vtscope.comparison', title: 'Mode Comparison: hello.asm', options: { enableScripts: false, localResourceRoots: [] } });
+    // The CLI's own text table, run the same way, is the truth for every number in the page.
+    const text = execFileSync(process.execPath, [cli, 'compare', sample, '--cost-model', 'core-2006', '--mem', '64'], { encoding: 'utf8' });
+    expect(panel.webview.html).toContain(`<h2>${sample} (cost model core-2006)</h2>`);
+    const cells = (html: string) => [...html.matchAll(/<tr><td>([^<]+)<\/td>((?:<td[^>]*>[^<]*<\/td>)+)<\/tr>/g)]
+      .map((m) => [m[1], ...[...m[2].matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((c) => c[1].replace(/,/g, ''))]);
+    const fromCli = text.split('\n').filter((l) => /^(native|trap|bt|pv|hw) /.test(l)).map((l) => l.split(/\s{2,}/));
+    expect(cells(panel.webview.html).map((c) => c.slice(0, 7))).toEqual(fromCli);
+    expect(new Set(cells(panel.webview.html).map((c) => c[0].split(' ')[0]))).toEqual(new Set(MODES));
+    // A second comparison reuses the panel.
+    await host.commands.get('vtscope.compareModes')!();
+    expect(host.webviews).toHaveLength(1);
+  });
+
+  it('pass the assembler settings to `vtscope compare`', () => {
+    expect(compareArgs('/x/cli.js', '/ws/k.asm', '/tmp/o.json', { costModel: 'p4-2006', memoryMiB: 32 },
+      { includePaths: ['/ws/inc', '/opt/inc'], defines: { GREETING: '65', DEBUG: '' } })).toEqual([
+      '/x/cli.js', 'compare', '/ws/k.asm', '--json', '/tmp/o.json', '--cost-model', 'p4-2006', '--mem', '32',
+      '-I', '/ws/inc', '-I', '/opt/inc', '-DGREETING=65', '-DDEBUG=',
+    ]);
   });
 
   it('report a guest that does not assemble with the assembler\'s message', async () => {
@@ -231,7 +276,7 @@ describe('status bar and views', () => {
   it('show the mode while a session runs, and nothing after', async () => {
     const item = host.statusBarItems[0];
     expect(item.visible).toBe(false);
-    host.sessionStart.fire(session('native'));
+    host.startSession(session('native'));
     expect(item).toMatchObject({ visible: true, text: '$(vm-running) vtscope: native' });
     await settle();
     expect(view('vtscope.exits').message).toBe('native mode runs the guest without a VMM, so there are no VM exits.');
@@ -242,7 +287,7 @@ describe('status bar and views', () => {
   });
 
   it('show the records and counters of vtscope.exits events, newest first, each linked to its source line', async () => {
-    host.sessionStart.fire(session('hw'));
+    host.startSession(session('hw'));
     await settle();
     expect(view('vtscope.exits').message).toBe('No VM exits reported by the debug adapter in hw mode yet.');
     const rec = (seq: number, reason: string, reasonNumber: number, line: number) => ({
@@ -274,7 +319,7 @@ describe('status bar and views', () => {
   });
 
   it('log a malformed event and keep the view as it was', async () => {
-    host.sessionStart.fire(session('hw'));
+    host.startSession(session('hw'));
     host.customEvent.fire({ session: session('hw'), event: 'vtscope.exits', body: { total: 'many' } });
     await settle();
     expect(host.log).toContainEqual({ level: 'error', text: 'debug adapter sent a malformed event: vtscope.exits.total must be a whole number, not "many"' });
@@ -282,7 +327,7 @@ describe('status bar and views', () => {
   });
 
   it('list the holes of a trap session from vtscope.holes events', async () => {
-    host.sessionStart.fire(session('trap'));
+    host.startSession(session('trap'));
     await settle();
     expect(view('vtscope.holes').message).toBe('No virtualization holes reported by the debug adapter yet.');
     host.customEvent.fire({ session: session('trap'), event: 'vtscope.holes', body: {

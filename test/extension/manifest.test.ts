@@ -1,8 +1,13 @@
 // package.json's debugger and settings contributions against the code that interprets them:
 // the adapter's launch parser, the loader's RAM bounds, the VMM's cost presets, memory
-// virtualizations and exit ring.
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+// virtualizations and exit ring; and the .vsix that `vsce package` makes of it, read as the
+// zip file it is: what it holds and the marketplace metadata in its extension.vsixmanifest.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODES } from '../../src/debug/launchConfig';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../../src/loader/multiboot';
 import { COST_PRESETS, DEFAULT_COST_PRESET } from '../../src/vmm/costModel';
@@ -69,5 +74,80 @@ describe('the vtscope debugger contribution', () => {
   it('loads in VS Code 1.100 (code-server 4.100), as vscode-languageclient 11 needs 1.91 or newer', () => {
     expect(manifest.engines.vscode).toBe('^1.100.0');
     expect(manifest.main).toBe('./dist/extension.js');
+  });
+});
+
+/** The entries of a zip file, by name: its central directory (APPNOTE.TXT 4.3.12 and 4.3.16). */
+function unzip(zip: Buffer): Map<string, () => Buffer> {
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (end < 0) throw new Error('not a zip file: no end of central directory record');
+  const entries = new Map<string, () => Buffer>();
+  let at = zip.readUInt32LE(end + 16);
+  for (let k = zip.readUInt16LE(end + 10); k > 0; k--) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central directory entry at ${at}`);
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    entries.set(name, () => {
+      const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+      const raw = zip.subarray(data, data + size);
+      return method === 8 ? inflateRawSync(raw) : Buffer.from(raw);
+    });
+    at += 46 + nameLength + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return entries;
+}
+
+describe('the packaged extension', () => {
+  let dir: string;
+  let vsix: Map<string, () => Buffer>;
+
+  beforeAll(() => {
+    for (const f of ['dist/extension.js', 'dist/cli.js', 'dist/lsp.js']) if (!existsSync(f)) throw new Error(`${f} is not built: run npm run build first`);
+    dir = mkdtempSync(join(tmpdir(), 'vtscope-vsix-'));
+    const out = join(dir, 'vtscope.vsix');
+    // The command of `npm run package`, after its build.
+    execFileSync(resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', out], { stdio: 'pipe', timeout: 90_000 });
+    vsix = unzip(readFileSync(out));
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('holds the bundles, the language definition, the icon and the docs, and nothing else', () => {
+    expect([...vsix.keys()].sort()).toEqual([
+      '[Content_Types].xml', 'extension.vsixmanifest',
+      'extension/LICENSE.txt', 'extension/changelog.md',
+      'extension/dist/cli.js', 'extension/dist/extension.js', 'extension/dist/lsp.js',
+      'extension/language-configuration.json', 'extension/media/icon.png', 'extension/package.json',
+      'extension/readme.md', 'extension/syntaxes/nasm.tmLanguage.json',
+    ]);
+    expect(vsix.get('extension/LICENSE.txt')!().toString()).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the vtscope authors\n/);
+    expect(vsix.get('extension/changelog.md')!().toString()).toMatch(/^# Changelog\n\n## 0\.1\.0\n/);
+  });
+
+  it('has a 128x128 PNG icon', () => {
+    const png = vsix.get('extension/media/icon.png')!();
+    // The PNG signature, then IHDR: width, height, bit depth 8, colour type 6 (RGBA).
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.toString('latin1', 12, 16)).toBe('IHDR');
+    expect([png.readUInt32BE(16), png.readUInt32BE(20), png[24], png[25]]).toEqual([128, 128, 8, 6]);
+  });
+
+  it('gives the marketplace its categories, keywords, license, icon and links', () => {
+    const meta = vsix.get('extension.vsixmanifest')!().toString();
+    const tag = (name: string) => new RegExp(`<${name}[^>]*>([^<]*)</${name}>`).exec(meta)?.[1];
+    const property = (id: string) => new RegExp(`<Property Id="${id.replace(/\./g, '\\.')}" Value="([^"]*)"`).exec(meta)?.[1];
+    expect(tag('Categories')).toBe('Debuggers,Programming Languages,Education');
+    expect(tag('Tags')!.split(',')).toEqual(expect.arrayContaining(['x86', 'virtualization', 'hypervisor', 'VT-x', 'nasm', 'debugger']));
+    expect(tag('License')).toBe('extension/LICENSE.txt');
+    expect(tag('Icon')).toBe('extension/media/icon.png');
+    expect(property('Microsoft.VisualStudio.Code.Engine')).toBe('^1.100.0');
+    expect(property('Microsoft.VisualStudio.Services.Links.Source')).toBe('https://github.com/vtscope/vtscope.git');
+    expect(property('Microsoft.VisualStudio.Services.Links.Support')).toBe('https://github.com/vtscope/vtscope/issues');
+    expect(property('Microsoft.VisualStudio.Services.Links.Learn')).toBe('https://github.com/vtscope/vtscope#readme');
+    const packaged = JSON.parse(vsix.get('extension/package.json')!().toString()) as { main: string; icon: string };
+    expect(vsix.has(`extension/${packaged.main.replace(/^\.\//, '')}`)).toBe(true);
+    expect(vsix.has(`extension/${packaged.icon}`)).toBe(true);
   });
 });

@@ -32,6 +32,15 @@ export class Uri {
   static file(path: string): Uri {
     return new Uri('file', path);
   }
+  static from(parts: { scheme: string; path: string }): Uri {
+    return new Uri(parts.scheme, parts.path);
+  }
+  get path(): string {
+    return this.fsPath;
+  }
+  toString(): string {
+    return `${this.scheme}:${this.fsPath}`;
+  }
 }
 
 export class Range {
@@ -46,7 +55,13 @@ export class MarkdownString {
   constructor(readonly value: string) {}
 }
 
+export class CodeLens {
+  constructor(readonly range: Range, readonly command?: { title: string; command: string }) {}
+}
+
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
+export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
 export enum TreeItemCollapsibleState { None = 0, Collapsed = 1, Expanded = 2 }
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum DebugConfigurationProviderTriggerKind { Initial = 1, Dynamic = 2 }
@@ -76,6 +91,32 @@ export interface DebugSessionStub {
   type: string;
   name: string;
   configuration: Record<string, unknown>;
+  customRequest(command: string, args?: unknown): Promise<unknown>;
+}
+
+/** A session whose custom requests the adapter stand-in `host.adapter` answers (and `host.requests` records). */
+export function sessionStub(id: string, configuration: Record<string, unknown>): DebugSessionStub {
+  const session: DebugSessionStub = {
+    id, type: 'vtscope', name: String(configuration.name ?? 'k'), configuration,
+    customRequest(command: string, args?: unknown): Promise<unknown> {
+      host.requests.push({ session: id, command, args });
+      for (const t of host.trackers) t.onWillReceiveMessage?.({ type: 'request', seq: host.requests.length, command, arguments: args }, session);
+      return host.adapter(command, args);
+    },
+  };
+  return session;
+}
+
+interface WebviewPanelStub {
+  viewType: string;
+  title: string;
+  options: unknown;
+  webview: { html: string };
+  disposed: boolean;
+}
+
+interface TrackerStub {
+  onWillReceiveMessage?(message: unknown, session: DebugSessionStub): void;
 }
 
 interface TreeViewStub {
@@ -108,6 +149,20 @@ export const host = {
   outputs: new Map<string, string>(),
   progress: [] as string[],
   started: [] as { folder: unknown; config: Record<string, unknown>; options: unknown }[],
+  webviews: [] as WebviewPanelStub[],
+  codeLensProviders: [] as { selector: unknown; provider: { provideCodeLenses(doc: unknown): CodeLens[]; onDidChangeCodeLenses?: unknown } }[],
+  contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): string }>(),
+  /** Documents shown in an editor, with their text. */
+  shownDocuments: [] as { uri: Uri; text: string }[],
+  /** Answers the next showQuickPick: gets the items, returns the chosen ones. */
+  quickPick: (items: unknown[]) => undefined as unknown,
+  quickPickItems: [] as unknown[],
+  /** The debug adapter stand-in: answers custom requests. */
+  adapter: (command: string, _args?: unknown): Promise<unknown> => Promise.reject(new Error(`no handler for ${command}`)),
+  requests: [] as { session: string; command: string; args: unknown }[],
+  trackerFactories: [] as { type: string; factory: { createDebugAdapterTracker(session: DebugSessionStub): TrackerStub } }[],
+  trackers: [] as (TrackerStub & { session: DebugSessionStub })[],
+  configurationChange: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
   sessionStart: new EventEmitter<DebugSessionStub>(),
   sessionEnd: new EventEmitter<DebugSessionStub>(),
   activeSession: new EventEmitter<DebugSessionStub | undefined>(),
@@ -126,6 +181,25 @@ export const host = {
     this.outputs.clear();
     this.progress = [];
     this.started = [];
+    this.webviews = [];
+    this.codeLensProviders = [];
+    this.contentProviders.clear();
+    this.shownDocuments = [];
+    this.quickPick = () => undefined;
+    this.quickPickItems = [];
+    this.adapter = (command) => Promise.reject(new Error(`no handler for ${command}`));
+    this.requests = [];
+    this.trackerFactories = [];
+    this.trackers = [];
+  },
+  /** Starts a debug session as VS Code would: trackers first, then the start event. */
+  startSession(session: DebugSessionStub): void {
+    for (const f of this.trackerFactories) if (f.type === session.type) this.trackers.push({ ...f.factory.createDebugAdapterTracker(session), session });
+    this.sessionStart.fire(session);
+  },
+  /** A request VS Code itself sends to the adapter of `session`. */
+  editorRequest(session: DebugSessionStub, command: string, args: unknown): void {
+    for (const t of this.trackers) if (t.session.id === session.id) t.onWillReceiveMessage?.({ type: 'request', seq: 0, command, arguments: args }, session);
   },
 };
 
@@ -141,7 +215,22 @@ export const window = {
     host.messages.push({ severity: 'info', text });
     return Promise.resolve(undefined);
   },
-  showQuickPick(): Promise<undefined> {
+  showQuickPick(items: unknown[]): Promise<unknown> {
+    host.quickPickItems = items;
+    return Promise.resolve(host.quickPick(items));
+  },
+  createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown) {
+    const panel = {
+      viewType, title, options, webview: { html: '' }, disposed: false,
+      onDidDispose: () => new Disposable(),
+      reveal: () => undefined,
+      dispose: () => { panel.disposed = true; },
+    };
+    host.webviews.push(panel);
+    return panel;
+  },
+  showTextDocument(doc: { uri: Uri; getText(): string }): Promise<unknown> {
+    host.shownDocuments.push({ uri: doc.uri, text: doc.getText() });
     return Promise.resolve(undefined);
   },
   createOutputChannel(name: string, options?: { log: true }) {
@@ -188,6 +277,18 @@ export const workspace = {
   getWorkspaceFolder(): undefined {
     return undefined;
   },
+  workspaceFolders: undefined,
+  onDidChangeConfiguration: host.configurationChange.event,
+  registerTextDocumentContentProvider(scheme: string, provider: { provideTextDocumentContent(uri: Uri): string }): Disposable {
+    host.contentProviders.set(scheme, provider);
+    return new Disposable(() => host.contentProviders.delete(scheme));
+  },
+  openTextDocument(uri: Uri): Promise<{ uri: Uri; getText(): string }> {
+    const provider = host.contentProviders.get(uri.scheme);
+    if (provider === undefined) return Promise.reject(new Error(`no content provider for ${uri.scheme}`));
+    const text = provider.provideTextDocumentContent(uri);
+    return Promise.resolve({ uri, getText: () => text });
+  },
   asRelativePath(uri: Uri): string {
     return uri.fsPath;
   },
@@ -205,7 +306,18 @@ export const commands = {
   },
 };
 
+export const languages = {
+  registerCodeLensProvider(selector: unknown, provider: { provideCodeLenses(doc: unknown): CodeLens[] }): Disposable {
+    host.codeLensProviders.push({ selector, provider });
+    return new Disposable();
+  },
+};
+
 export const debug = {
+  registerDebugAdapterTrackerFactory(type: string, factory: { createDebugAdapterTracker(session: DebugSessionStub): TrackerStub }): Disposable {
+    host.trackerFactories.push({ type, factory });
+    return new Disposable();
+  },
   registerDebugConfigurationProvider(type: string, provider: Record<string, (...args: never[]) => unknown>,
     trigger = DebugConfigurationProviderTriggerKind.Initial): Disposable {
     host.configurationProviders.push({ type, provider, trigger });

@@ -101,6 +101,12 @@ describe('vtscope compare', () => {
     ]);
     expect(row('pv').note).toBe('not a PV kernel (no XEN_VER=xen-3.0 mark, no PARAVIRT build)');
     expect(row('trap').overhead).toBeCloseTo(row('trap').cycles! / row('native').cycles!, 10);
+    // The events by kind add up to the events; hello's output makes every hw exit an I/O exit.
+    for (const m of modes.filter((x) => x.ran)) {
+      expect(m.byKind!.reduce((n, k) => n + k.count, 0), m.mode).toBe(m.events);
+    }
+    expect(row('native').byKind).toEqual([]);
+    expect(modes.find((m) => m.memVirt === 'ept')!.byKind!.map((k) => k.kind)).toEqual(['vm exit']);
   });
 
   it('runs a PV kernel under pv only', () => {
