@@ -66,7 +66,7 @@ export function translateSlow(cpu: Cpu, lin: number, write: boolean, user: boole
     perms &= eptTlbPermissions(e) | TLB_GLOBAL;
   }
   const ppage = phys >>> 12;
-  if (!cpu.isRamPage(ppage)) perms |= TLB_DEVICE;
+  if (!cpu.isRamPage(ppage) || (cpu.watchedPages !== undefined && cpu.watchedPages[page] !== 0)) perms |= TLB_DEVICE;
   cpu.tlb.set(page, (phys | perms) | 0);
   return (phys | (lin & 0xfff)) | 0;
 }

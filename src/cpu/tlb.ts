@@ -8,7 +8,7 @@ export const TLB_USER_READ = 2;    // readable / executable at CPL 3
 export const TLB_SUP_WRITE = 4;    // writable at CPL 0-2 (dirty bit already set)
 export const TLB_USER_WRITE = 8;   // writable at CPL 3 (dirty bit already set)
 export const TLB_GLOBAL = 16;      // survives CR3 loads (CR4.PGE and PTE.G)
-export const TLB_DEVICE = 32;      // physical page is device memory: no fast path
+export const TLB_DEVICE = 32;      // device memory, or a page the debugger watches: no fast path
 
 /** How many filled entries are remembered for a cheap flush before a full clear is cheaper. */
 const TRACKED = 4096;

@@ -3,11 +3,16 @@
  * registers, EFLAGS and the control registers decoded into their bits (SDM Vol. 1, 3.4.3;
  * Vol. 3A, 2.5), segment registers with their descriptor caches (Vol. 3A, 3.4.5), and the
  * descriptor-table and task registers.
+ *
+ * The debugger may change what an instruction could change without side effects: the general
+ * registers (and their 16- and 8-bit parts), EIP and EFLAGS or one of its fields
+ * (`assignRegister`). Segment, control and table registers stay read-only: loading them reads
+ * descriptors or switches modes, which is the guest's to do.
  */
 import { AR_DB, AR_G, AR_P, AR_S, AR_UNUSABLE, arDpl, type Cpu } from '../cpu/cpu';
-import { getEflags } from '../cpu/flags';
-import { REG32_NAMES, SEG_NAMES } from '../cpu/registers';
-import { hex8 } from './guestMemory';
+import { getEflags, setFlagBits } from '../cpu/flags';
+import { CS, FLAG_VM, FLAGS_FIXED_ONE, FLAGS_WRITABLE, REG32_NAMES, SEG_NAMES } from '../cpu/registers';
+import { DebugRequestError, hex8 } from './guestMemory';
 
 export interface RegisterNode {
   name: string;
@@ -17,6 +22,8 @@ export interface RegisterNode {
   /** The value is an address worth opening in a memory view. */
   memoryReference?: number;
   children?: RegisterNode[];
+  /** What `assignRegister` calls it, for a value the debugger may change ('eax', 'eflags.ZF'). */
+  assignName?: string;
 }
 
 type BitDef = readonly [name: string, bit: number, width?: number];
@@ -45,8 +52,12 @@ function describeBits(value: number, bits: readonly BitDef[]): string {
   return `${hex8(value)} [${[...set, ...multi].join(' ')}]`;
 }
 
-function bitNodes(value: number, bits: readonly BitDef[]): RegisterNode[] {
-  return bits.map((b) => ({ name: b[0], value: String(field(value, b)) }));
+function bitNodes(value: number, bits: readonly BitDef[], assignPrefix?: string): RegisterNode[] {
+  return bits.map((b) => {
+    const node: RegisterNode = { name: b[0], value: String(field(value, b)) };
+    if (assignPrefix !== undefined && b[0] !== 'VM') node.assignName = `${assignPrefix}.${b[0]}`;
+    return node;
+  });
 }
 
 function leaf(name: string, value: number, evaluateName?: string, isAddress = false): RegisterNode {
@@ -58,10 +69,85 @@ function leaf(name: string, value: number, evaluateName?: string, isAddress = fa
 
 export function generalRegisters(cpu: Cpu): RegisterNode[] {
   const eflags = getEflags(cpu);
-  const nodes = REG32_NAMES.map((name, k) => leaf(name, cpu.regs[k], name, name === 'esp' || name === 'ebp' || name === 'esi' || name === 'edi'));
-  nodes.push(leaf('eip', cpu.eip, 'eip', true));
-  nodes.push({ name: 'eflags', value: describeBits(eflags, EFLAGS_BITS), evaluateName: 'eflags', children: bitNodes(eflags, EFLAGS_BITS) });
+  const nodes: RegisterNode[] = REG32_NAMES.map((name, k) => ({
+    ...leaf(name, cpu.regs[k], name, name === 'esp' || name === 'ebp' || name === 'esi' || name === 'edi'), assignName: name,
+  }));
+  nodes.push({ ...leaf('eip', cpu.eip, 'eip', true), assignName: 'eip' });
+  nodes.push({
+    name: 'eflags', value: describeBits(eflags, EFLAGS_BITS), evaluateName: 'eflags', assignName: 'eflags',
+    children: bitNodes(eflags, EFLAGS_BITS, 'eflags'),
+  });
   return nodes;
+}
+
+const REG16 = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
+const REG8 = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
+
+/** Whether `name` is a register `assignRegister` can change (any case, as `evaluate` reads it). */
+export function isAssignable(name: string): boolean {
+  const n = name.toLowerCase();
+  return (REG32_NAMES as readonly string[]).includes(n) || REG16.includes(n) || REG8.includes(n) || n === 'eip' ||
+    n === 'eflags' || (n.startsWith('eflags.') && EFLAGS_BITS.some((b) => `eflags.${b[0].toLowerCase()}` === n));
+}
+
+/** `value` (an unsigned 32-bit number) in `bits` bits, also taking negative numbers written as such. */
+function fit(name: string, value: number, bits: 8 | 16): number {
+  const max = (1 << bits) - 1;
+  if (value <= max) return value;
+  if ((value | 0) < 0 && (value | 0) >= -(max + 1) / 2) return value & max;
+  throw new DebugRequestError(`${name} is ${bits} bits: ${hex8(value)} does not fit`);
+}
+
+/**
+ * Changes a register as `assignName` names it: a general register or one of its parts, EIP
+ * (within the CS limit) or EFLAGS, whole or one field ('eflags.IOPL'). Reserved EFLAGS bits
+ * must keep their fixed values, and VM cannot change: entering or leaving virtual-8086 mode is
+ * the guest's to do.
+ */
+export function assignRegister(cpu: Cpu, assignName: string, value: number): void {
+  const name = assignName.toLowerCase();
+  const v = value >>> 0;
+  let k = (REG32_NAMES as readonly string[]).indexOf(name);
+  if (k >= 0) { cpu.regs[k] = v; return; }
+  k = REG16.indexOf(name);
+  if (k >= 0) { cpu.regs[k] = (cpu.regs[k] & ~0xffff) | fit(name, v, 16); return; }
+  k = REG8.indexOf(name);
+  if (k >= 0) {
+    const shift = k >= 4 ? 8 : 0;
+    cpu.regs[k & 3] = (cpu.regs[k & 3] & ~(0xff << shift)) | (fit(name, v, 8) << shift);
+    return;
+  }
+  if (name === 'eip') {
+    const limit = cpu.code32 ? cpu.segLimit[CS] : Math.min(cpu.segLimit[CS], 0xffff);
+    if (v > limit) throw new DebugRequestError(`eip ${hex8(v)} is beyond the CS limit ${hex8(limit)}`);
+    cpu.eip = v;
+    return;
+  }
+  if (name === 'eflags') {
+    // Reserved bits read as fixed values (SDM Vol. 1, figure 3-8): bit 1 is 1, the others 0.
+    const reserved = (v & ~FLAGS_WRITABLE) ^ FLAGS_FIXED_ONE;
+    if (reserved !== 0) throw new DebugRequestError(`eflags ${hex8(v)} changes reserved bit ${31 - Math.clz32(reserved)} (bit 1 is always 1, bits 3, 5, 15 and 22-31 always 0)`);
+    if (((v ^ getEflags(cpu)) & FLAG_VM) !== 0) throw new DebugRequestError('eflags.VM cannot be changed from the debugger (virtual-8086 mode is entered by the guest)');
+    setFlagBits(cpu, FLAGS_WRITABLE, v);
+    return;
+  }
+  const bit = name.startsWith('eflags.') ? EFLAGS_BITS.find((b) => b[0].toLowerCase() === name.slice(7)) : undefined;
+  if (bit === undefined) {
+    throw new DebugRequestError(`${assignName} cannot be changed from the debugger: only the general registers, eip and eflags can`);
+  }
+  const [field, shift, width = 1] = bit;
+  if (v >= 1 << width) throw new DebugRequestError(`eflags.${field} is ${width === 1 ? 'one bit: give 0 or 1' : `${width} bits: give 0 to ${(1 << width) - 1}`}, not ${v}`);
+  assignRegister(cpu, 'eflags', (getEflags(cpu) & ~(((1 << width) - 1) << shift)) | (v << shift));
+}
+
+/** The node named `assignName` in `nodes` or their children. */
+export function findAssignable(nodes: readonly RegisterNode[], assignName: string): RegisterNode | undefined {
+  for (const n of nodes) {
+    if (n.assignName === assignName) return n;
+    const inner = n.children === undefined ? undefined : findAssignable(n.children, assignName);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
 }
 
 /** Segment type in words (SDM Vol. 3A, table 3-1 and 3-2). */

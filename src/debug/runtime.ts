@@ -19,17 +19,25 @@ import { LoadError } from '../loader/loadError';
 import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { createVmm, VmmConfigError, type ModeName, type Vmm } from '../vmm/vmm';
 import { AssemblyFailed, assembleProgram } from './asmProgram';
+import { BreakpointConditions, type BreakpointOptions } from './breakpointConditions';
+import {
+  ACCESS_TYPES, DataBreakpoints, checkLength, describeTarget, formatBytes, parseDataId, resolveDataTarget,
+  type AccessType, type DataHit, type DataTarget, type Watch,
+} from './dataBreakpoints';
 import { readDebugInfo, type DebugInfo } from './debugInfo';
 import { deviceScope } from './deviceView';
 import { disassemble, type DisassembledLine } from './disassembly';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
-import { evaluate as evaluateExpression } from './expression';
+import { ExecutionHistory, type HistoryOptions } from './executionHistory';
+import { evaluate as evaluateExpression, Expression, type ExpressionContext } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
 import { guestTranslation } from './guestPaging';
 import { decodeInstruction, MAX_INSTRUCTION_LENGTH, type DecodedInstruction } from './instructions';
 import {
-  controlRegisters, descriptorTableRegisters, generalRegisters, segmentRegisters, type RegisterNode,
+  assignRegister, controlRegisters, descriptorTableRegisters, findAssignable, generalRegisters, isAssignable, segmentRegisters,
+  type RegisterNode,
 } from './registers';
+import { ReverseContinue, StepBack } from './reverse';
 import type { LineRange } from './sourceMap';
 import { innermostExit, walkStack } from './stackTrace';
 import { vmcsScope } from './vmcsView';
@@ -55,10 +63,12 @@ export interface RuntimeOptions {
   serialInput?: Uint8Array;
   /** Guest instructions per slice between two yields to the event loop. */
   sliceInstructions?: number;
+  /** Checkpoints of the run for reverse execution (native mode). */
+  history?: HistoryOptions;
 }
 
-export type StopKind = 'entry' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'step' |
-  'pause' | 'exception' | 'halt';
+export type StopKind = 'entry' | 'breakpoint' | 'function breakpoint' | 'instruction breakpoint' | 'data breakpoint' |
+  'step' | 'pause' | 'exception' | 'halt';
 
 export interface StopInfo {
   reason: StopKind;
@@ -76,6 +86,8 @@ export interface RuntimeListener {
   output(text: string): void;
   /** A bug in the emulator or debugger while running: the session cannot go on. */
   failed(error: Error): void;
+  /** A line a logpoint printed. */
+  log?(line: string): void;
 }
 
 export interface BreakpointStatus {
@@ -123,6 +135,11 @@ export class DebugRuntime {
   readonly memory: GuestMemory;
   readonly info: DebugInfo;
   readonly program: string;
+  /** Conditions, hit counts and log messages of the breakpoints. */
+  readonly conditions: BreakpointConditions;
+  readonly watchpoints: DataBreakpoints;
+  /** The recorded run that reverse execution goes back through (native mode only). */
+  readonly history: ExecutionHistory | undefined;
   state: 'stopped' | 'running' | 'ended' = 'stopped';
   lastStop: StopInfo | undefined;
   /** Slices run so far (pause is served before the next one). */
@@ -188,10 +205,16 @@ export class DebugRuntime {
     this.info = info ?? readDebugInfo(image, opts.program);
     this.memory = new GuestMemory(this.cpu, guestTranslation(vmm));
     this.vmmBreakpoints = new VmmBreakpoints(vmm, this.info.sourceMap);
-    this.machine.onSerialOutput = (byte) => { this.serialBytes.push(byte); };
+    // A stretch run again after going back sends the output that was shown the first time.
+    this.machine.onSerialOutput = (byte) => { if (this.history?.replaying !== true) this.serialBytes.push(byte); };
     if (opts.serialInput !== undefined && opts.serialInput.length > 0) this.machine.serialInput(opts.serialInput);
     this.cpu.onException = (vector, errorCode) => this.onException(vector, errorCode);
     this.setExceptionFilters(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.id));
+    this.conditions = new BreakpointConditions(this.expressionContext(), (line) => this.log(line));
+    this.watchpoints = new DataBreakpoints(this.cpu, this.memory);
+    // Checkpoints hold the machine, not a VMM's own state: reverse execution is for native mode.
+    this.history = vmm.mode !== 'native' ? undefined : new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget),
+      () => this.pc(), () => this.watchpoints.refresh(), opts.history);
   }
 
   // ---- breakpoints ----------------------------------------------------------------------
@@ -200,7 +223,7 @@ export class DebugRuntime {
    * Replaces the breakpoints of one source file. Lines without code move to the next line that
    * has some. Ids are the caller's, so they survive a restart and match the client's.
    */
-  setSourceBreakpoints(path: string, breakpoints: readonly { id: number; line: number }[]): BreakpointStatus[] {
+  setSourceBreakpoints(path: string, breakpoints: readonly ({ id: number; line: number } & BreakpointOptions)[]): BreakpointStatus[] {
     const map = this.info.sourceMap;
     const file = map?.findFile(path);
     const list: { id: number; address?: number }[] = [];
@@ -217,10 +240,10 @@ export class DebugRuntime {
     });
     this.sourceBreakpoints.set(path, list);
     this.rebuildBreakpoints();
-    return statuses;
+    return this.conditions.define(`source ${path}`, breakpoints, statuses);
   }
 
-  setFunctionBreakpoints(breakpoints: readonly { id: number; name: string }[]): BreakpointStatus[] {
+  setFunctionBreakpoints(breakpoints: readonly ({ id: number; name: string } & BreakpointOptions)[]): BreakpointStatus[] {
     this.functionBreakpoints = [];
     const statuses = breakpoints.map(({ id, name }): BreakpointStatus => {
       const sym = this.info.symbols.lookup(name);
@@ -229,13 +252,14 @@ export class DebugRuntime {
       return { id, verified: false, message: `no symbol '${name}' in ${this.program}` };
     });
     this.rebuildBreakpoints();
-    return statuses;
+    return this.conditions.define('function', breakpoints, statuses);
   }
 
-  setInstructionBreakpoints(breakpoints: readonly { id: number; address: number }[]): BreakpointStatus[] {
+  setInstructionBreakpoints(breakpoints: readonly ({ id: number; address: number } & BreakpointOptions)[]): BreakpointStatus[] {
     this.instructionBreakpoints = breakpoints.map(({ id, address }) => ({ id, address: address >>> 0 }));
     this.rebuildBreakpoints();
-    return this.instructionBreakpoints.map((b) => ({ id: b.id, verified: true, address: b.address }));
+    return this.conditions.define('instruction', breakpoints,
+      this.instructionBreakpoints.map((b): BreakpointStatus => ({ id: b.id, verified: true, address: b.address })));
   }
 
   /** Filter ids of EXCEPTION_FILTERS; unknown ids are an error naming them. */
@@ -268,7 +292,7 @@ export class DebugRuntime {
   }
 
   /** Gives the CPU the current set of code breakpoints (it re-cuts its decoded blocks when the set changes). */
-  private applyStops(): void {
+  applyStops(): void {
     const all = [...this.userAt.keys(), ...this.tempStops].sort((a, b) => a - b);
     const key = all.join(',');
     if (key === this.appliedStops) return;
@@ -323,7 +347,7 @@ export class DebugRuntime {
   terminate(): void { this.state = 'ended'; }
 
   /** Types bytes on the guest's COM1. */
-  serialInput(bytes: Uint8Array): void { this.machine.serialInput(bytes); }
+  serialInput(bytes: Uint8Array): void { this.change(() => this.machine.serialInput(bytes)); }
 
   private requireStopped(): void {
     if (this.state === 'running') throw new DebugRequestError('the guest is running: pause it first');
@@ -356,6 +380,7 @@ export class DebugRuntime {
           return;
         }
         const outcome = goal.advance(this);
+        this.history?.afterSlice();
         this.slices++;
         this.flushOutput();
         if (outcome !== undefined) { this.finish(outcome); return; }
@@ -393,11 +418,13 @@ export class DebugRuntime {
   /** Runs up to `budget` instructions with the code breakpoints armed. */
   runFree(budget: number): Free {
     this.applyStops();
-    const r = this.vmm.runSlice(budget);
+    const r = this.runSlice(budget);
     if (r !== undefined) return { kind: 'outcome', outcome: this.ending(r) };
     const vmmStop = this.vmmBreakpoints.take();
     if (vmmStop !== undefined) return { kind: 'outcome', outcome: { stop: vmmStop } };
     if (this.cpu.stopReason === StopReason.Exception) return { kind: 'outcome', outcome: { stop: this.exceptionStop() } };
+    const dataStop = this.dataStop(true);
+    if (dataStop !== undefined) return { kind: 'outcome', outcome: { stop: dataStop } };
     if (this.cpu.stopReason === StopReason.Breakpoint) return { kind: 'at', pc: this.pc() };
     return { kind: 'slice' };
   }
@@ -415,22 +442,40 @@ export class DebugRuntime {
     this.applyStops();
     for (let k = 0; k < 64; k++) {
       cpu.resumeIcount = cpu.icount;
-      const r = this.vmm.runSlice(1);
+      const r = this.runSlice(1);
       if (r !== undefined) return this.ending(r);
       const vmmStop = this.vmmBreakpoints.take();
       if (vmmStop !== undefined) return { stop: vmmStop };
       if (cpu.stopReason === StopReason.Exception) return { stop: this.exceptionStop() };
+      const dataStop = this.dataStop(true);
+      if (dataStop !== undefined) return { stop: dataStop };
       if (cpu.icount !== icount || cpu.eip !== eip || cpu.segSel[CS] !== cs) return 'moved';
     }
     return 'waiting';
   }
 
-  /** The user breakpoint stop at `pc`, if there is a user breakpoint there. */
+  /**
+   * The user breakpoint stop at `pc`, if there is a user breakpoint there that stops: its hits
+   * are counted and its condition, hit condition and log message looked at, once per arrival.
+   */
   breakpointStop(pc: number): StopInfo | undefined {
     const bp = this.userAt.get(pc);
     if (bp === undefined) return undefined;
+    const r = this.conditions.reached(bp.ids, this.cpu.icount, pc);
+    if (r.stop.length === 0) return undefined;
     const kind = (['source', 'function', 'instruction'] as const).find((k) => bp.kinds.has(k))!;
-    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}`, breakpointIds: [...bp.ids] };
+    const errors = r.errors.length === 0 ? '' : ` (${r.errors.join('; ')})`;
+    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}${errors}`, breakpointIds: r.stop };
+  }
+
+  /** As `breakpointStop`, going backwards: conditions only, no hit counted, nothing printed. */
+  breakpointStopBackwards(pc: number): StopInfo | undefined {
+    const bp = this.userAt.get(pc);
+    if (bp === undefined) return undefined;
+    const ids = this.conditions.wouldStop(bp.ids);
+    if (ids.length === 0) return undefined;
+    const kind = (['source', 'function', 'instruction'] as const).find((k) => bp.kinds.has(k))!;
+    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)} (going backwards)`, breakpointIds: ids };
   }
 
   stepStop(): StopInfo {
@@ -584,6 +629,170 @@ export class DebugRuntime {
       memory: this.memory, symbols: this.info.symbols, sourceMap: this.info.sourceMap,
       code32: this.cpu.code32, csBase: this.cpu.segBase[CS],
     }, address, instructionOffset, count);
+  }
+  // ---- data breakpoints -----------------------------------------------------------------
+
+  /**
+   * The memory a data breakpoint on `name` would watch: an address when `asAddress` (decimal,
+   * or hex with 0x), else an expression (`dword [counter]`, `[esp+4]`, `counter`); `bytes` long
+   * when given.
+   */
+  dataTarget(name: string, bytes: number | undefined, asAddress: boolean): DataTarget {
+    if (!asAddress) return resolveDataTarget(name, bytes, this.expressionContext());
+    const text = name.trim();
+    const address = /^0x[0-9a-f]{1,8}$/i.test(text) ? parseInt(text.slice(2), 16) : /^[0-9]+$/.test(text) ? Number(text) : NaN;
+    if (!(address <= 0xffff_ffff)) throw new DebugRequestError(`'${name}' is not an address (decimal, or hexadecimal after 0x)`);
+    const target = { address, length: bytes ?? 4 };
+    checkLength(target.length);
+    return target;
+  }
+
+  /** "dword at counter (0x00100200)". */
+  describeData(t: DataTarget): string { return describeTarget(t, (a) => this.info.symbols.describe(a)); }
+
+  /** Replaces the data breakpoints (ids from `dataTarget`'s `dataId`); `accessType` defaults to write. */
+  setDataBreakpoints(breakpoints: readonly ({ id: number; dataId: string; accessType?: string } & BreakpointOptions)[]): BreakpointStatus[] {
+    const watches: Watch[] = [];
+    const statuses = breakpoints.map(({ id, dataId, accessType = 'write' }): BreakpointStatus => {
+      try {
+        const target = parseDataId(dataId);
+        if (!(ACCESS_TYPES as readonly string[]).includes(accessType)) {
+          throw new DebugRequestError(`access type '${accessType}' is not one of ${ACCESS_TYPES.join(', ')}`);
+        }
+        watches.push({ id, ...target, accessType: accessType as AccessType });
+        return { id, verified: true, address: target.address, message: `${accessType} of ${this.describeData(target)}` };
+      } catch (e) {
+        if (!(e instanceof DebugRequestError)) throw e;
+        return { id, verified: false, message: e.message };
+      }
+    });
+    this.watchpoints.set(watches);
+    return this.conditions.define('data', breakpoints, statuses);
+  }
+
+  /** The stop for the data accesses the last instruction made, if one stops (counting hits, or, going backwards, not). */
+  private dataStop(counting: boolean): StopInfo | undefined {
+    const hits = this.watchpoints.take();
+    if (hits.length === 0) return undefined;
+    const ids = hits.map((h) => h.watch.id);
+    const r = counting ? this.conditions.reached(ids, this.cpu.icount, this.pc()) : { stop: this.conditions.wouldStop(ids), errors: [] };
+    const stopping = hits.filter((h) => r.stop.includes(h.watch.id));
+    if (stopping.length === 0) return undefined;
+    const errors = r.errors.length === 0 ? '' : ` (${r.errors.join('; ')})`;
+    const backwards = counting ? '' : ' (going backwards)';
+    return {
+      reason: 'data breakpoint', breakpointIds: stopping.map((h) => h.watch.id),
+      description: `Paused on data breakpoint: ${stopping.map((h) => this.describeHit(h)).join('; ')}${errors}${backwards}`,
+    };
+  }
+
+  /** "write to dword at counter (0x00100200) by the instruction at loop+0x5 (k.asm:12): 0x00000004 -> 0x00000005". */
+  private describeHit(h: DataHit): string {
+    const what = `${this.describeData(h.watch)} by the instruction at ${this.where(h.pc)}`;
+    if (h.access === 'read') return `read of ${what}`;
+    return `write to ${what}: ${formatBytes(h.before)} -> ${formatBytes(this.watchpoints.read(h.watch))}`;
+  }
+
+  dataStopBackwards(): StopInfo | undefined { return this.dataStop(false); }
+  discardDataHits(): void { this.watchpoints.take(); }
+
+  // ---- changes made by the user and reverse execution -----------------------------------
+
+  /** Registers, symbols and memory, as conditions, log messages and assignments read them. */
+  private expressionContext(): ExpressionContext {
+    return {
+      register: (name) => this.register(name),
+      symbol: (name) => this.info.symbols.lookup(name)?.address,
+      read: (lin, size) => this.memory.readValue(lin, size),
+    };
+  }
+
+  /** A logpoint's line, after the guest's output so far so that the two stay in order. */
+  private log(line: string): void {
+    this.flushOutput();
+    this.listener.log?.(line);
+  }
+
+  /** A slice of the guest's run; in native mode through the history, which makes the recorded changes on the way. */
+  private runSlice(budget: number): RunResult | undefined {
+    return this.history === undefined ? this.vmm.runSlice(budget) : this.history.runSlice(budget);
+  }
+
+  /** Makes a change from outside the guest, recorded so that re-execution makes it again. */
+  private change<T>(make: () => T): T {
+    return this.history === undefined ? make() : this.history.record(make);
+  }
+
+  /** Writes guest memory (the bytes up to the first that cannot be written); returns how many were. */
+  writeMemory(lin: number, bytes: Uint8Array): number {
+    this.requireStopped();
+    return this.change(() => this.memory.write(lin, bytes));
+  }
+
+  /**
+   * Sets a register from the Variables view (`assignName` of its node) to the value of the
+   * expression `valueText`; returns the node's new value.
+   */
+  setRegister(assignName: string, valueText: string): string {
+    this.requireStopped();
+    const value = Expression.parse(valueText).evaluate(this.expressionContext()).value;
+    this.change(() => assignRegister(this.cpu, assignName, value));
+    return findAssignable(generalRegisters(this.cpu), assignName)?.value ?? hex8(value);
+  }
+
+  /** Assigns to a register (`eax`, `eflags.ZF`) or a memory operand (`dword [counter]`); returns the new value. */
+  setExpression(target: string, valueText: string): string {
+    this.requireStopped();
+    const ctx = this.expressionContext();
+    const lhs = Expression.parse(target);
+    const value = Expression.parse(valueText).evaluate(ctx).value;
+    const name = lhs.name();
+    if (name !== undefined && isAssignable(name)) {
+      this.change(() => assignRegister(this.cpu, name, value));
+      // As the Watch view shows it; EFLAGS fields are not expressions, their nodes say it.
+      if (this.register(name.toLowerCase()) !== undefined) return this.evaluate(name).result;
+      return findAssignable(generalRegisters(this.cpu), name.toLowerCase())?.value ?? hex8(value);
+    }
+    const operand = lhs.memoryOperand();
+    if (operand === undefined) {
+      throw new DebugRequestError(`cannot assign to '${target}': give a register (eax, al, eip, eflags.ZF) or a memory operand (dword [counter])`);
+    }
+    const address = operand.address.evaluate(ctx).value;
+    const bits = operand.size * 8;
+    const signed = value | 0;
+    if (bits < 32 && value >= 2 ** bits && !(signed < 0 && signed >= -(2 ** (bits - 1)))) {
+      throw new DebugRequestError(`${hex8(value)} does not fit in the ${operand.size} bytes of '${target}'`);
+    }
+    const bytes = Uint8Array.from({ length: operand.size }, (_, k) => (value >>> (8 * k)) & 0xff);
+    for (let k = 0; k < bytes.length; k++) {
+      const lin = (address + k) >>> 0;
+      if (this.memory.physical(lin) === undefined) throw new DebugRequestError(`cannot write linear address ${hex8(lin)}: ${this.memory.why(lin)}`);
+    }
+    this.writeMemory(address, bytes);
+    return this.evaluate(target).result;
+  }
+
+  private requireHistory(command: string): ExecutionHistory {
+    if (this.history === undefined) {
+      throw new DebugRequestError(`${command}: reverse execution is available in native mode (this guest runs in ${this.vmm.mode} mode)`);
+    }
+    this.requireStopped();
+    if (this.history.atStart()) throw new DebugRequestError(`${command}: already at the start of the recorded run, ${this.where(this.pc())}`);
+    return this.history;
+  }
+
+  /** Goes back one instruction, or to the start of the previous source line when `byLine`. */
+  stepBack(byLine: boolean): void {
+    const history = this.requireHistory('stepBack');
+    this.endAfterResume = undefined;
+    this.start(new StepBack(this, history, byLine));
+  }
+
+  /** Goes back to the most recent place a breakpoint stops, or to the start of the recorded run. */
+  reverseContinue(): void {
+    const history = this.requireHistory('reverseContinue');
+    this.endAfterResume = undefined;
+    this.start(new ReverseContinue(this, history));
   }
 }
 

@@ -9,6 +9,8 @@ import {
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { basename, resolve } from 'node:path';
 import type { RunResult } from '../machine/machine';
+import type { BreakpointOptions } from './breakpointConditions';
+import { ACCESS_TYPES, dataId, type DataTarget } from './dataBreakpoints';
 import { EXCEPTION_FILTERS, unknownFilters } from './exceptionFilters';
 import { DebugRequestError, hex8 } from './guestMemory';
 import { parseLaunchConfig, type LaunchConfig } from './launchConfig';
@@ -30,9 +32,10 @@ export class VtscopeDebugSession extends DebugSession {
   // The client's breakpoints with the ids given to them, kept to apply to a guest loaded later
   // or restarted (the ids stay the same, so stops name the breakpoints the client knows).
   private nextBreakpointId = 1;
-  private readonly sourceRequests = new Map<string, { id: number; line: number }[]>();
-  private functionRequests: { id: number; name: string }[] = [];
-  private instructionRequests: { id: number; address: number }[] = [];
+  private readonly sourceRequests = new Map<string, ({ id: number; line: number } & BreakpointOptions)[]>();
+  private functionRequests: ({ id: number; name: string } & BreakpointOptions)[] = [];
+  private instructionRequests: ({ id: number; address: number } & BreakpointOptions)[] = [];
+  private dataRequests: ({ id: number; dataId: string; accessType?: string } & BreakpointOptions)[] = [];
   private exceptionFilters: string[] | undefined;
   /** The VMM's exit log and holes of the current runtime, for the custom events and requests. */
   private reports: VmmReports | undefined;
@@ -71,9 +74,9 @@ export class VtscopeDebugSession extends DebugSession {
       supportsConfigurationDoneRequest: true,
       supportsFunctionBreakpoints: true,
       supportsInstructionBreakpoints: true,
-      supportsConditionalBreakpoints: false,
-      supportsHitConditionalBreakpoints: false,
-      supportsLogPoints: false,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
       exceptionBreakpointFilters: EXCEPTION_FILTERS.map((f) => ({ filter: f.id, label: f.label, description: f.description, default: f.default })),
       supportsExceptionInfoRequest: true,
       supportsSteppingGranularity: true,
@@ -83,9 +86,11 @@ export class VtscopeDebugSession extends DebugSession {
       supportsRestartRequest: true,
       supportsTerminateRequest: true,
       supportsEvaluateForHovers: true,
-      supportsSetVariable: false,
-      supportsStepBack: false,
-      supportsDataBreakpoints: false,
+      supportsSetVariable: true,
+      supportsSetExpression: true,
+      supportsStepBack: true,
+      supportsDataBreakpoints: true,
+      supportsDataBreakpointBytes: true,
     };
     this.sendResponse(response);
   }
@@ -122,6 +127,7 @@ export class VtscopeDebugSession extends DebugSession {
       ...[...this.sourceRequests].flatMap(([path, bps]) => this.sourceBreakpoints(runtime.setSourceBreakpoints(path, bps), path)),
       ...runtime.setFunctionBreakpoints(this.functionRequests).map((b) => this.toBreakpoint(b)),
       ...runtime.setInstructionBreakpoints(this.instructionRequests).map((b) => this.toBreakpoint(b)),
+      ...runtime.setDataBreakpoints(this.dataRequests).map((b) => ({ id: b.id, verified: b.verified, message: b.message })),
     ];
     for (const b of statuses) this.sendEvent(new BreakpointEvent('changed', b));
     if (this.exceptionFilters !== undefined) runtime.setExceptionFilters(this.exceptionFilters);
@@ -151,6 +157,7 @@ export class VtscopeDebugSession extends DebugSession {
       stopped: (stop) => { if (current()) this.sendStopped(stop); },
       ended: (result) => { if (current()) this.sendEnded(result); },
       output: (text) => { if (current()) this.sendEvent(new OutputEvent(text, 'stdout')); },
+      log: (line) => { if (current()) this.sendEvent(new OutputEvent(line, 'console')); },
       failed: (error) => {
         if (!current()) return;
         this.sendEvent(new OutputEvent(`vtscope: internal error: ${error.stack ?? error.message}\n`, 'stderr'));
@@ -197,9 +204,11 @@ export class VtscopeDebugSession extends DebugSession {
     this.guard(response, () => {
       const path = args?.source?.path;
       if (typeof path !== 'string') throw new DebugRequestError('setBreakpoints: missing argument source.path');
-      const lines = (args.breakpoints ?? args.lines?.map((line) => ({ line })) ?? []).map((b) => this.convertClientLineToDebugger(b.line));
+      const given: DebugProtocol.SourceBreakpoint[] = args.breakpoints ?? args.lines?.map((line) => ({ line })) ?? [];
       const file = this.convertClientPathToDebugger(path);
-      const requests = lines.map((line) => ({ id: this.nextBreakpointId++, line }));
+      const requests = given.map((b) => ({
+        id: this.nextBreakpointId++, line: this.convertClientLineToDebugger(b.line), ...breakpointOptions(b, 'setBreakpoints'),
+      }));
       this.sourceRequests.set(file, requests);
       response.body = {
         breakpoints: this.runtime === undefined
@@ -214,7 +223,9 @@ export class VtscopeDebugSession extends DebugSession {
     args: DebugProtocol.SetFunctionBreakpointsArguments): void {
     this.guard(response, () => {
       if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setFunctionBreakpoints: missing argument breakpoints');
-      this.functionRequests = args.breakpoints.map((b) => ({ id: this.nextBreakpointId++, name: String(b.name) }));
+      this.functionRequests = args.breakpoints.map((b) => ({
+        id: this.nextBreakpointId++, name: String(b.name), ...breakpointOptions(b, 'setFunctionBreakpoints'),
+      }));
       response.body = {
         breakpoints: this.runtime === undefined
           ? this.functionRequests.map((r) => this.pending(r.id))
@@ -230,6 +241,7 @@ export class VtscopeDebugSession extends DebugSession {
       if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setInstructionBreakpoints: missing argument breakpoints');
       this.instructionRequests = args.breakpoints.map((b) => ({
         id: this.nextBreakpointId++, address: parseAddress(b.instructionReference, b.offset ?? 0, 'setInstructionBreakpoints'),
+        ...breakpointOptions(b, 'setInstructionBreakpoints'),
       }));
       response.body = {
         breakpoints: this.runtime === undefined
@@ -376,6 +388,7 @@ export class VtscopeDebugSession extends DebugSession {
           variablesReference: n.children === undefined ? 0 : this.variables.create(n.children),
           evaluateName: n.evaluateName,
           memoryReference: n.memoryReference === undefined ? undefined : hex8(n.memoryReference),
+          presentationHint: n.assignName === undefined ? { attributes: ['readOnly'] } : undefined,
         })),
       };
       this.sendResponse(response);
@@ -423,14 +436,14 @@ export class VtscopeDebugSession extends DebugSession {
       const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'writeMemory');
       if (typeof args.data !== 'string') throw new DebugRequestError('writeMemory: missing argument data');
       const bytes = new Uint8Array(Buffer.from(args.data, 'base64'));
-      const memory = this.requireStoppedRuntime('writeMemory').memory;
+      const rt = this.requireStoppedRuntime('writeMemory'), memory = rt.memory;
       if (!args.allowPartial) {
         for (let k = 0; k < bytes.length; k++) {
           const lin = (address + k) >>> 0;
           if (memory.physical(lin) === undefined) throw new DebugRequestError(`writeMemory: cannot write linear address ${hex8(lin)}: ${memory.why(lin)}`);
         }
       }
-      response.body = { bytesWritten: memory.write(address, bytes) };
+      response.body = { bytesWritten: rt.writeMemory(address, bytes) };
       this.sendResponse(response);
     });
   }
@@ -456,6 +469,96 @@ export class VtscopeDebugSession extends DebugSession {
     });
   }
 
+  // ---- data breakpoints, changing the guest's state, reverse execution -------------------
+
+  protected override dataBreakpointInfoRequest(response: DebugProtocol.DataBreakpointInfoResponse,
+    args: DebugProtocol.DataBreakpointInfoArguments): void {
+    this.guard(response, () => {
+      if (typeof args?.name !== 'string') throw new DebugRequestError('dataBreakpointInfo: missing argument name');
+      const bytes = args.bytes;
+      if (bytes !== undefined && !Number.isInteger(bytes)) throw new DebugRequestError(`dataBreakpointInfo: bytes must be a whole number, not ${JSON.stringify(bytes)}`);
+      const rt = this.requireRuntime('dataBreakpointInfo');
+      let target: DataTarget;
+      try {
+        if (args.variablesReference !== undefined) {
+          // A variable is a register: what can be watched is the memory it points to.
+          const node = this.variables.get(args.variablesReference)?.find((n) => n.name === args.name);
+          if (node === undefined) throw new DebugRequestError(`no variable '${args.name}' in variablesReference ${args.variablesReference}`);
+          if (node.memoryReference === undefined) {
+            throw new DebugRequestError(`${node.name} is not an address: watch memory with an expression such as dword [symbol]`);
+          }
+          target = rt.dataTarget(hex8(node.memoryReference), bytes, true);
+        } else {
+          target = rt.dataTarget(args.name, bytes, args.asAddress === true);
+        }
+      } catch (e) {
+        if (!(e instanceof DebugRequestError)) throw e;
+        response.body = { dataId: null, description: e.message };
+        this.sendResponse(response);
+        return;
+      }
+      response.body = {
+        dataId: dataId(target), description: rt.describeData(target), accessTypes: [...ACCESS_TYPES],
+        canPersist: args.variablesReference === undefined,
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setDataBreakpointsRequest(response: DebugProtocol.SetDataBreakpointsResponse,
+    args: DebugProtocol.SetDataBreakpointsArguments): void {
+    this.guard(response, () => {
+      if (!Array.isArray(args?.breakpoints)) throw new DebugRequestError('setDataBreakpoints: missing argument breakpoints');
+      this.dataRequests = args.breakpoints.map((b) => ({
+        id: this.nextBreakpointId++, dataId: String(b.dataId), accessType: b.accessType, ...breakpointOptions(b, 'setDataBreakpoints'),
+      }));
+      response.body = {
+        breakpoints: this.runtime === undefined
+          ? this.dataRequests.map((r) => this.pending(r.id))
+          : this.runtime.setDataBreakpoints(this.dataRequests).map((b) => ({ id: b.id, verified: b.verified, message: b.message })),
+      };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): void {
+    this.guard(response, () => {
+      const rt = this.requireStoppedRuntime('setVariable');
+      if (typeof args?.value !== 'string') throw new DebugRequestError('setVariable: missing argument value');
+      const node = this.variables.get(args.variablesReference)?.find((n) => n.name === args.name);
+      if (node === undefined) throw new DebugRequestError(`setVariable: no variable '${args.name}' in variablesReference ${args.variablesReference}`);
+      if (node.assignName === undefined) {
+        throw new DebugRequestError(`setVariable: ${node.name} cannot be changed from the debugger: only the general registers, eip and eflags can`);
+      }
+      response.body = { value: rt.setRegister(node.assignName, args.value) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override setExpressionRequest(response: DebugProtocol.SetExpressionResponse, args: DebugProtocol.SetExpressionArguments): void {
+    this.guard(response, () => {
+      if (typeof args?.expression !== 'string') throw new DebugRequestError('setExpression: missing argument expression');
+      if (typeof args.value !== 'string') throw new DebugRequestError('setExpression: missing argument value');
+      response.body = { value: this.requireStoppedRuntime('setExpression').setExpression(args.expression, args.value) };
+      this.sendResponse(response);
+    });
+  }
+
+  protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
+    this.guard(response, () => {
+      this.requireRuntime('stepBack').stepBack(args?.granularity !== 'instruction');
+      this.sendResponse(response);
+    });
+  }
+
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+    this.guard(response, () => {
+      this.requireRuntime('reverseContinue').reverseContinue();
+      response.body = { allThreadsContinued: true };
+      this.sendResponse(response);
+    });
+  }
+
   // ---- the VMM's custom requests (protocol.ts) -------------------------------------------
 
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
@@ -470,6 +573,18 @@ export class VtscopeDebugSession extends DebugSession {
       this.sendResponse(response);
     });
   }
+}
+
+/** The condition, hit condition and log message of a breakpoint of the protocol, checked to be strings. */
+function breakpointOptions(b: { condition?: unknown; hitCondition?: unknown; logMessage?: unknown }, command: string): BreakpointOptions {
+  const options: BreakpointOptions = {};
+  for (const key of ['condition', 'hitCondition', 'logMessage'] as const) {
+    const v = b[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string') throw new DebugRequestError(`${command}: ${key} must be a string, not ${JSON.stringify(v)}`);
+    options[key] = v;
+  }
+  return options;
 }
 
 /** A memory reference ("0x00100000" or decimal) plus a byte offset, as a linear address. */

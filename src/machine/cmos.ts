@@ -47,6 +47,8 @@ export interface CmosOptions {
   epochSeconds?: number;
 }
 
+export type CmosState = ReturnType<Cmos['saveState']>;
+
 export class Cmos {
   private readonly data = new Uint8Array(128);
   private index = 0;
@@ -101,6 +103,22 @@ export class Cmos {
       },
     };
     this.ports = [{ first: 0x70, count: 2, handler }];
+  }
+
+  /** The CMOS bytes and the clock's anchors, for machine snapshots (snapshot.ts). */
+  saveState() {
+    return {
+      data: this.data.slice(), index: this.index, nmiMask: this.nmiMask, irqLevel: this.irqLevel, nowNs: this.nowNs,
+      flagsNs: this.flagsNs, anchorSec: this.anchorSec, anchorNs: this.anchorNs, phaseNs: this.phaseNs,
+      dividerStartNs: this.dividerStartNs, alarmNs: this.alarmNs,
+    };
+  }
+
+  /** Puts back a saved state (time included, so it may go backwards); IRQ 8 is not signalled. */
+  loadState(state: CmosState): void {
+    const { data, ...rest } = state;
+    this.data.set(data);
+    Object.assign(this, rest);
   }
 
   /** Whether the guest has masked NMI through bit 7 of port 0x70. */

@@ -32,6 +32,13 @@ export class SystemPorts {
     ];
   }
 
+  /** Port 0x92 and the last POST code, for machine snapshots (snapshot.ts). */
+  saveState(): { port92: number; lastPostCode: number } {
+    return { port92: this.port92, lastPostCode: this.lastPostCode };
+  }
+
+  loadState(state: { port92: number; lastPostCode: number }): void { Object.assign(this, state); }
+
   /** Whether A20 is enabled through port 0x92 bit 1. */
   get a20(): boolean {
     return (this.port92 & 0x02) !== 0;

@@ -8,6 +8,8 @@ export type RuntimeEvent = { kind: 'stopped'; stop: StopInfo } | { kind: 'ended'
 export class Driver {
   readonly rt: DebugRuntime;
   output = '';
+  /** Lines logpoints printed. */
+  readonly logs: string[] = [];
   private readonly queue: RuntimeEvent[] = [];
   private waiter: ((e: RuntimeEvent) => void) | undefined;
 
@@ -19,6 +21,7 @@ export class Driver {
       stopped: (stop) => push({ kind: 'stopped', stop }),
       ended: (result) => push({ kind: 'ended', result }),
       output: (text) => { this.output += text; },
+      log: (line) => { this.logs.push(line); },
       failed: (error) => push({ kind: 'failed', error }),
     });
   }

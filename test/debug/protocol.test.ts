@@ -75,7 +75,7 @@ describe('vtscope dap on stdin/stdout', () => {
     expect(r.body).toMatchObject({
       supportsConfigurationDoneRequest: true, supportsFunctionBreakpoints: true, supportsInstructionBreakpoints: true,
       supportsSteppingGranularity: true, supportsReadMemoryRequest: true, supportsWriteMemoryRequest: true,
-      supportsDisassembleRequest: true, supportsConditionalBreakpoints: false, supportsStepBack: false,
+      supportsDisassembleRequest: true, supportsConditionalBreakpoints: true, supportsStepBack: true,
     });
     const filters = r.body?.exceptionBreakpointFilters?.map((f) => f.filter) ?? [];
     expect(filters.slice(0, 15)).toEqual(['DE', 'DB', 'BP', 'OF', 'BR', 'UD', 'NM', 'DF', 'TS', 'NP', 'SS', 'GP', 'PF', 'AC', 'triple-fault']);

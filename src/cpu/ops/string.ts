@@ -209,9 +209,12 @@ function stosBulk(cpu: Cpu, i: Insn, size: AccessSize, max: number): number {
 
 type Bulk = (cpu: Cpu, i: Insn, size: AccessSize, max: number) => number;
 
-/** REP MOVS/STOS: bulk runs when going forward, single checked steps where a run cannot go. */
+/**
+ * REP MOVS/STOS: bulk runs when going forward, single checked steps where a run cannot go, and
+ * while the debugger watches memory (bulk copies do not report their accesses).
+ */
 function repeatBulk(cpu: Cpu, i: Insn, size: AccessSize, step: Step, bulk: Bulk): void {
-  if (i.rep === REP_NONE || (cpu.flags & FLAG_DF) !== 0) { repeat(cpu, i, size, step); return; }
+  if (i.rep === REP_NONE || (cpu.flags & FLAG_DF) !== 0 || cpu.watchedPages !== undefined) { repeat(cpu, i, size, step); return; }
   const a32 = i.a32;
   let n = counter(cpu, a32);
   let budget = REP_BATCH;
