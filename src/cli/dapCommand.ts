@@ -22,7 +22,10 @@ function parseDapArgs(args: string[]): { port?: number } {
   return { port };
 }
 
-/** Starts the adapter; the process then lives as long as its connections (returns 0 at once). */
+/**
+ * Starts the adapter (returns 0 at once). On stdio the process ends with its session; a `--port`
+ * server keeps listening for further sessions until it is stopped.
+ */
 export function dapCommand(args: string[]): number {
   const { port } = parseDapArgs(args);
   if (port === undefined) {

@@ -325,10 +325,13 @@ export class VtscopeDebugSession extends DebugSession {
     this.sendEvent(new TerminatedEvent());
   }
 
+  /** Ends the session: the connection closes; on stdio the process exits (a --port server keeps listening). */
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.runtime?.terminate();
     this.vmmEvents?.dispose();
     this.sendResponse(response);
+    this.stop();
+    this.shutdown();
   }
 
   // ---- state ----------------------------------------------------------------------------
