@@ -17,6 +17,7 @@ import type { Monitor } from './monitor';
 import { QEMU32 } from './cpuid';
 import { MsrBank } from './msrs';
 import { VmxState } from './vmx/state';
+import { FpuState } from './fpu/state';
 
 /** Access rights as the VMCS stores them (SDM Vol. 3C, 24.4.1): type, S, DPL, P, AVL, D/B, G, unusable. */
 export const AR_TYPE_ACCESSED = 1;
@@ -94,6 +95,8 @@ export class Cpu {
   tscOffset = 0;
   apicBase = 0xfee00900;
   readonly msrBank = new MsrBank();
+  /** The x87 FPU (fpu/state.ts). */
+  readonly fpu = new FpuState();
 
   /** Guest instructions retired. */
   icount = 0;
@@ -144,6 +147,14 @@ export class Cpu {
   vmxNonRoot = false;
   /** An instruction fetch is translating: EPT tells execute from read permission (vmx/ept.ts). */
   fetching = false;
+
+  /**
+   * Linear pages holding debugger watchpoints (non-zero: watched), or undefined when there are
+   * none. Their TLB entries never take the fast path (paging.ts), so every data access to them
+   * reaches `onWatchedAccess` on the slow path, before it is made.
+   */
+  watchedPages: Uint8Array | undefined = undefined;
+  onWatchedAccess: (lin: number, size: number, write: boolean) => void = () => {};
 
   constructor(bus: CpuBus) {
     this.bus = bus;
@@ -242,7 +253,9 @@ export class Cpu {
   readLin8(lin: number): number {
     const e = this.tlb.entries[lin >>> 12];
     if ((e & this.tlbReadNeed) !== 0 && (e & TLB_DEVICE) === 0) return this.ram[(e & ~0xfff) | (lin & 0xfff)];
-    return this.readPhys8(this.physRead(lin));
+    const p = this.physRead(lin);
+    this.watch(lin, 1, false);
+    return this.readPhys8(p);
   }
 
   readLin16(lin: number): number {
@@ -273,7 +286,9 @@ export class Cpu {
       this.ram[p] = v;
       return;
     }
-    this.writePhys8(this.physWrite(lin), v);
+    const p = this.physWrite(lin);
+    this.watch(lin, 1, true);
+    this.writePhys8(p, v);
   }
 
   writeLin16(lin: number, v: number): void {
@@ -301,15 +316,25 @@ export class Cpu {
   }
 
   private readLin16Slow(lin: number): number {
-    if ((lin & 0xfff) !== 0xfff) return this.readPhys(this.physRead(lin), 2);
+    if ((lin & 0xfff) !== 0xfff) {
+      const p = this.physRead(lin);
+      this.watch(lin, 2, false);
+      return this.readPhys(p, 2);
+    }
     // Crossing a page: translate both pages before reading either.
     const p0 = this.physRead(lin), p1 = this.physRead(nextPage(lin));
+    this.watch(lin, 2, false);
     return this.readPhys8(p0) | (this.readPhys8(p1) << 8);
   }
 
   private readLin32Slow(lin: number): number {
-    if ((lin & 0xfff) <= 0xffc) return this.readPhys(this.physRead(lin), 4);
+    if ((lin & 0xfff) <= 0xffc) {
+      const p = this.physRead(lin);
+      this.watch(lin, 4, false);
+      return this.readPhys(p, 4);
+    }
     const p0 = this.physRead(lin), p1 = this.physRead(nextPage(lin));
+    this.watch(lin, 4, false);
     let v = 0;
     for (let k = 0; k < 4; k++) {
       const a = (lin + k) & 0xfff;
@@ -319,19 +344,38 @@ export class Cpu {
   }
 
   private writeLin16Slow(lin: number, v: number): void {
-    if ((lin & 0xfff) !== 0xfff) { this.writePhys(this.physWrite(lin), 2, v); return; }
+    if ((lin & 0xfff) !== 0xfff) {
+      const p = this.physWrite(lin);
+      this.watch(lin, 2, true);
+      this.writePhys(p, 2, v);
+      return;
+    }
     const p0 = this.physWrite(lin), p1 = this.physWrite(nextPage(lin));
+    this.watch(lin, 2, true);
     this.writePhys8(p0, v);
     this.writePhys8(p1, v >> 8);
   }
 
   private writeLin32Slow(lin: number, v: number): void {
-    if ((lin & 0xfff) <= 0xffc) { this.writePhys(this.physWrite(lin), 4, v); return; }
+    if ((lin & 0xfff) <= 0xffc) {
+      const p = this.physWrite(lin);
+      this.watch(lin, 4, true);
+      this.writePhys(p, 4, v);
+      return;
+    }
     const p0 = this.physWrite(lin), p1 = this.physWrite(nextPage(lin));
+    this.watch(lin, 4, true);
     for (let k = 0; k < 4; k++) {
       const a = (lin + k) & 0xfff;
       this.writePhys8(a >= (lin & 0xfff) ? p0 + k : (p1 & ~0xfff) | a, v >> (8 * k));
     }
+  }
+
+  /** Tells the debugger of a data access (not an instruction fetch) touching a watched page; it has been translated, not yet made. */
+  private watch(lin: number, size: number, write: boolean): void {
+    const pages = this.watchedPages;
+    if (pages === undefined || this.fetching) return;
+    if (pages[lin >>> 12] !== 0 || pages[((lin + size - 1) | 0) >>> 12] !== 0) this.onWatchedAccess(lin, size, write);
   }
 
   // ---- physical access ------------------------------------------------------------------
@@ -482,6 +526,7 @@ export class Cpu {
     this.delivering = -1;
     this.vmx.reset();
     this.vmxNonRoot = false;
+    this.fpu.reset();
   }
 
   /** Stops the run loop at the next instruction boundary. */

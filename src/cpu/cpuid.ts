@@ -80,10 +80,11 @@ const QEMU32_SIGNATURE = (6 << 8) | (6 << 4) | 3;
  * leaves up to 4, extended leaves up to 80000004H, the TCG hypervisor leaves 40000000H-40000001H
  * and the brand string "QEMU Virtual CPU version 2.5+".
  *
- * Differences from QEMU, all in leaf 1: vtscope leaves out FPU, MMX, FXSR, SSE and SSE2 (EDX)
- * and SSE3 (ECX) because it has no x87, MMX or SSE instructions yet (they raise #UD, so a guest
- * that believed these bits would crash), and PAE (EDX) because its paging is the two-level
- * 32-bit kind only; CR4.PAE, CR4.OSFXSR and CR4.OSXMMEXCPT are therefore reserved bits.
+ * Differences from QEMU, all in leaf 1: vtscope leaves out MMX, SSE and SSE2 (EDX) and SSE3
+ * (ECX) because it has no MMX or SSE instructions (they raise #UD, so a guest that believed
+ * these bits would crash), and PAE (EDX) because its paging is the two-level 32-bit kind only;
+ * CR4.PAE and CR4.OSXMMEXCPT are therefore reserved bits. The x87 FPU and FXSAVE/FXRSTOR are
+ * there (ops/x87.ts), so FPU and FXSR are reported as QEMU does; FXSAVE stores no SSE state.
  * Everything else, including the hypervisor bit and QEMU's cache descriptors, is QEMU's.
  */
 export const QEMU32: CpuModel = {
@@ -96,8 +97,8 @@ export const QEMU32: CpuModel = {
   // CLFLUSH line 8 * 8 = 64 bytes. QEMU ORs in the APIC ID (bits 31:24) and, with more than one
   // logical processor, their count (23:16): one CPU with APIC ID 0 adds nothing.
   leaf1Ebx: 8 << 8,
-  featuresEdx: CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_MCE |
-    CPUID_EDX_CX8 | CPUID_EDX_APIC | CPUID_EDX_SEP | CPUID_EDX_PGE | CPUID_EDX_CMOV | CPUID_EDX_PAT,
+  featuresEdx: CPUID_EDX_FPU | CPUID_EDX_DE | CPUID_EDX_PSE | CPUID_EDX_TSC | CPUID_EDX_MSR | CPUID_EDX_MCE |
+    CPUID_EDX_CX8 | CPUID_EDX_APIC | CPUID_EDX_SEP | CPUID_EDX_PGE | CPUID_EDX_CMOV | CPUID_EDX_PAT | CPUID_EDX_FXSR,
   featuresEcx: CPUID_ECX_HYPERVISOR,
   brand: 'QEMU Virtual CPU version 2.5+',
   fixedLeaves: new Map<number, CpuidRegisters | readonly CpuidRegisters[]>([

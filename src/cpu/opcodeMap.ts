@@ -19,8 +19,9 @@ import * as farTransfer from './ops/farTransfer';
 import * as iret from './ops/iret';
 import * as sysenter from './ops/sysenter';
 import * as vmx from './vmx/ops';
+import * as x87 from './ops/x87';
 import { OPCODE_TABLE } from './opcodeTable';
 
-for (const m of [arith, shift, muldiv, bcd, bits, move, stackOps, control, string, flagOps, io, misc, system, controlRegs, descriptorTables, msr, farTransfer, iret, sysenter, vmx]) m.register();
+for (const m of [arith, shift, muldiv, bcd, bits, move, stackOps, control, string, flagOps, io, misc, system, controlRegs, descriptorTables, msr, farTransfer, iret, sysenter, vmx, x87]) m.register();
 
 export const OPCODE_MAP = OPCODE_TABLE;

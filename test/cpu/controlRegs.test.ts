@@ -109,9 +109,9 @@ describe('CR0 and CR4 reserved bits (SDM Vol. 2 MOV CR exceptions, Vol. 3A 2.5)'
     expect([r.fault, r.ebx]).toEqual([undefined, CR0_ET | CR0_PE]);
   });
 
-  // qemu32 as vtscope reports it: no VME, PAE, FXSR, SSE or VMX, so those CR4 bits are reserved.
+  // qemu32 as vtscope reports it: no VME, PAE, SSE or VMX, so those CR4 bits are reserved.
   it.each([
-    ['VME', CR4_VME], ['PVI', CR4_PVI], ['PAE', CR4_PAE], ['OSFXSR', CR4_OSFXSR], ['OSXMMEXCPT', CR4_OSXMMEXCPT],
+    ['VME', CR4_VME], ['PVI', CR4_PVI], ['PAE', CR4_PAE], ['OSXMMEXCPT', CR4_OSXMMEXCPT],
     ['VMXE', CR4_VMXE], ['bit 11', 1 << 11], ['bit 31', 1 << 31],
   ])('CR4.%s is reserved on this model: setting it raises #GP(0)', (_name, bit) => {
     const cpu = makeCpu();
@@ -119,8 +119,8 @@ describe('CR0 and CR4 reserved bits (SDM Vol. 2 MOV CR exceptions, Vol. 3A 2.5)'
     expect([r.fault, r.errorCode, cpu.cr4]).toEqual([GP, 0, 0]);
   });
 
-  it('CR4.TSD, DE, PSE, MCE, PGE and PCE can be set and read back', () => {
-    const all = CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE;
+  it('CR4.TSD, DE, PSE, MCE, PGE, PCE and OSFXSR (FXSR is reported) can be set and read back', () => {
+    const all = CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE | CR4_OSFXSR;
     const r = run(makeCpu(), 'mov cr4, eax\nmov ebx, cr4', { eax: all });
     expect([r.fault, r.ebx]).toEqual([undefined, all]);
   });

@@ -52,9 +52,9 @@ fffffffe 00000001: 00000122 01c0003f 0000003f 00000001
 
 /**
  * Leaf-1 bits QEMU reports and vtscope does not (documented on QEMU32 in src/cpu/cpuid.ts):
- * EDX FPU (0), PAE (6), MMX (23), FXSR (24), SSE (25), SSE2 (26); ECX SSE3 (0).
+ * EDX PAE (6), MMX (23), SSE (25), SSE2 (26); ECX SSE3 (0).
  */
-const LEAF1_EDX_LEFT_OUT = (1 << 0) | (1 << 6) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
+const LEAF1_EDX_LEFT_OUT = (1 << 6) | (1 << 23) | (1 << 25) | (1 << 26);
 const LEAF1_ECX_LEFT_OUT = 1 << 0;
 
 const hex = (v: number) => (v >>> 0).toString(16).padStart(8, '0');

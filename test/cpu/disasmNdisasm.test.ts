@@ -174,7 +174,7 @@ function corpus32(): string[] {
     for (let reg = 0; reg < 8; reg++) c.push(`db ${hexByte(op)}, ${hexByte(reg << 3)}`);
     for (let modrm = 0xc0; modrm <= 0xff; modrm++) c.push(`db ${hexByte(op)}, ${hexByte(modrm)}`);
   }
-  c.push('fld dword [ebx+esi*4+8]', 'fistp qword [ebp-8]', 'fnstsw [fs:eax]', 'o16 fldcw [eax]');
+  c.push('fld dword [ebx+esi*4+8]', 'fistp qword [ebp-8]', 'fnstsw [fs:eax]', 'o16 fldcw [eax]', 'fxsave [eax]', 'fxrstor [ebx+ecx*4+0x10]');
   return c;
 }
 

@@ -261,16 +261,16 @@ hint_nop40 dword [0x12345678] | nop
 hint_nop48 edx | nop
 ud2 | ud2
 wait | wait
-fninit | esc
-fld dword [eax] | esc
-fld qword [eax+ebx*4+0x100] | esc
-fadd st0, st1 | esc
-fnstsw ax | esc
-fistp dword [ebp-4] | esc
-fild word [bx] | esc
-fmulp st1 | esc
-fnsave [eax] | esc
-fild qword [esp] | esc
+fninit | fninit
+fld dword [eax] | fld
+fld qword [eax+ebx*4+0x100] | fld
+fadd st0, st1 | fadd
+fnstsw ax | fnstsw
+fistp dword [ebp-4] | fistp
+fild word [bx] | fild
+fmulp st1 | fmulp
+fnsave [eax] | fnsave
+fild qword [esp] | fild
 `;
 
 /** The same decoder in a 16-bit code segment: sizes default to 16, 66/67 select 32. */

@@ -1,8 +1,8 @@
 /**
  * The x87 escape opcodes D8-DF (SDM Vol. 2, appendix A.4): the ModR/M byte selects the
- * instruction, by reg for a memory operand and by reg and rm for a register operand. The CPU
- * has no FPU (ops/misc.ts), but code built with one still shows what it meant. Names and
- * operand forms are nasm's ("fadd to st1", "fnstsw ax").
+ * instruction, by reg for a memory operand and by reg and rm for a register operand (the CPU
+ * executes them in ops/x87.ts). Names and operand forms are nasm's ("fadd to st1",
+ * "fnstsw ax"), including the encodings the CPU leaves undefined (FISTTP is SSE3).
  */
 
 /** Memory forms by escape byte - 0xD8, then ModR/M.reg: mnemonic and nasm's size keyword. */
