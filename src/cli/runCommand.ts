@@ -6,6 +6,7 @@ import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
 import { formatStats, vmmReport } from '../vmm/report';
 import { createVmm } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
+import { attachDiskFile, DEVICE_OPTIONS, parseDeviceOptions, printScreen, type DeviceOptions } from './deviceOptions';
 import { MODE_OPTIONS, parseModeOptions, sourceOf, type ModeOptions } from './modeOptions';
 import { StdoutSink, writeAll } from './stdoutSink';
 import { EX_DATAERR, UsageError } from './usage';
@@ -19,6 +20,7 @@ interface RunOptions {
   defines: Record<string, string>;
   includePaths: string[];
   vmm: ModeOptions;
+  devices: DeviceOptions;
 }
 
 export function parseRunArgs(args: string[]): RunOptions {
@@ -36,6 +38,7 @@ export function parseRunArgs(args: string[]): RunOptions {
     defines: parseDefines('run', values.define),
     includePaths: values.include ?? [],
     vmm: parseModeOptions('run', values),
+    devices: parseDeviceOptions('run', values),
   };
 }
 
@@ -60,14 +63,20 @@ export function runCommand(args: string[]): number {
   const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, costModel: opts.vmm.costModel, memVirt: opts.vmm.memVirt, accounting: opts.vmm.stats || jsonFd !== undefined });
   if (source !== undefined) vmm.holes.sourceOf = source;
   const stdout = new StdoutSink(1);
-  vmm.machine.onSerialOutput = (byte) => stdout.push(byte);
+  let lastSerialByte = 0x0a;
+  vmm.machine.onSerialOutput = (byte) => { lastSerialByte = byte; stdout.push(byte); };
   vmm.load(image, { cmdline: opts.cmdline, fileName: opts.image });
+  const { devices } = opts;
+  const disk = devices.disk === undefined ? undefined : attachDiskFile(vmm.machine, devices.disk, devices.diskWrite);
+  if (devices.keys !== undefined) vmm.machine.typeKeys(devices.keys);
   let result: RunResult;
   try {
     result = vmm.run({ maxInstructions: opts.maxInstructions });
   } finally {
     stdout.flush();
+    disk?.close();
   }
+  if (devices.screen) printScreen(vmm.machine, lastSerialByte === 0x0a);
 
   if (opts.vmm.stats) writeAll(2, Buffer.from(formatStats(vmm)));
   if (jsonFd !== undefined) {
@@ -93,6 +102,7 @@ function parseCommandLine(args: string[]) {
         define: { type: 'string', short: 'D', multiple: true },
         include: { type: 'string', short: 'I', multiple: true },
         ...MODE_OPTIONS,
+        ...DEVICE_OPTIONS,
       },
     });
   } catch (e) {

@@ -10,6 +10,7 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
                    [--mode MODE] [--mem-virt ept|shadow] [--cost-model NAME] [--stats]
+                   [--screen] [--keys TEXT] [--disk FILE [--disk-write]]
        vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope dap [--port N]
@@ -50,6 +51,15 @@ Options of run:
   --cmdline STR           Multiboot command line, after the image name as QEMU passes it
   -D NAME[=VALUE]         for a .asm IMAGE (and asm): %define NAME VALUE before the first line
   -I DIR                  for a .asm IMAGE (and asm): search DIR for %include and incbin files
+  --screen                after the run, print the 80x25 text screen (0xB8000) on stdout after
+                          COM1's output and a line '--- screen ---', trailing blanks trimmed
+  --keys TEXT             type TEXT on the PS/2 keyboard (scan code set 2, set 1 through the
+                          8042's translation): US layout, Shift for capitals and symbols, newline
+                          for Enter; the first key goes down 1 ms into the run, then one key
+                          press or release every 100 us
+  --disk FILE             a raw disk image (whole 512-byte sectors) as the IDE primary master;
+                          the guest's writes are kept in memory and FILE is not changed
+  --disk-write            write the guest's changes back to the --disk FILE when the run ends
 
 Exit status of run:
   (v << 1) | 1   the guest wrote v to the isa-debug-exit port 0xF4

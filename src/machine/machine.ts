@@ -7,9 +7,22 @@ import type { AccessSize, CpuBus } from '../cpu/bus';
 import { createCpu, run as runCpu, StopReason, type Cpu } from '../cpu/index';
 import { EAX, EBX, FLAG_IF } from '../cpu/registers';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../loader/multiboot';
-import { Cmos } from './cmos';
+import { CGA_BASE, CGA_SIZE, CgaText } from './cgaText';
+import { Cmos, DEFAULT_RTC_EPOCH } from './cmos';
 import { DebugExit } from './debugExit';
+import { cmosHardDiskBytes, type Disk } from './disk';
+import { guestRamDma } from './dmaMemory';
+import { BIOS_ROM_BASE, BIOS_ROM_SIZE, BiosRom } from './firmware/biosRom';
+import { writeFirmwareTables } from './firmware/seabios';
+import { FwCfg } from './fwCfg';
+import { I8042 } from './i8042';
+import { IdeChannel, IRQ_IDE } from './ide';
+import { Imcr } from './imcr';
+import { IOAPIC_BASE, IoApic } from './ioApic';
 import { IoBus } from './ioBus';
+import { LAPIC_BASE, LAPIC_VERSION, LocalApic } from './localApic';
+import { MmioBus } from './mmioBus';
+import { PcInterrupts } from './pcInterrupts';
 import { Pic8259 } from './pic8259';
 import { Pit8254 } from './pit8254';
 import { SystemPorts } from './systemPorts';
@@ -53,7 +66,9 @@ const SLICE = 1 << 20;
 /** A halted guest that no interrupt has reached for this long (all lines masked) never wakes. */
 const MAX_IDLE_NS = 60e9;
 
-const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8;
+const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8, IRQ_KEYBOARD = 1, IRQ_MOUSE = 12;
+
+export type MachineState = ReturnType<Machine['saveState']>;
 
 export class Machine implements CpuBus {
   readonly ram: Uint8Array;
@@ -62,10 +77,24 @@ export class Machine implements CpuBus {
   readonly mmioPages = new Uint8Array(1 << 20);
   readonly cpu: Cpu;
   readonly io = new IoBus();
+  readonly mmio = new MmioBus(this.mmioPages);
   readonly pic = new Pic8259();
   readonly pit: Pit8254;
   readonly uart: Uart16550;
   readonly cmos: Cmos;
+  readonly lapic: LocalApic;
+  readonly ioApic: IoApic;
+  readonly imcr = new Imcr();
+  readonly fwCfg: FwCfg;
+  /** The colour text screen at 0xB8000 and its CRT controller ports. */
+  readonly cga = new CgaText();
+  /** The keyboard controller at 0x60/0x64 with its PS/2 keyboard. */
+  readonly i8042: I8042;
+  /** The primary IDE channel at 0x1F0/0x3F6; a disk is attached with attachDisk. */
+  readonly ide: IdeChannel;
+  /** ISA IRQ lines to the 8259s and the I/O APIC, and the CPU's INTR (pcInterrupts.ts). */
+  readonly interrupts: PcInterrupts;
+  private readonly system: SystemPorts;
   /** Called with every byte the guest transmits on COM1. */
   onSerialOutput: (byte: number) => void = () => {};
   /**
@@ -89,25 +118,43 @@ export class Machine implements CpuBus {
     // The legacy VGA window and BIOS area are not RAM on a PC (0xA0000-0xFFFFF).
     for (let p = 0xa0; p < 0x100; p++) this.mmioPages[p] = 1;
     this.cpu = createCpu(this);
-    this.pit = new Pit8254((level) => this.pic.setIrq(IRQ_PIT, level));
-    this.uart = new Uart16550((level) => this.pic.setIrq(IRQ_COM1, level));
+    this.lapic = new LocalApic(() => this.cpu.apicBase, (vector) => this.ioApic.eoi(vector));
+    this.ioApic = new IoApic((message) => this.lapic.receive(message));
+    this.interrupts = new PcInterrupts(this.pic, this.ioApic, this.lapic, this.imcr);
+    this.pit = new Pit8254((level) => this.interrupts.isaIrq(IRQ_PIT, level));
+    this.uart = new Uart16550((level) => this.interrupts.isaIrq(IRQ_COM1, level));
     this.uart.onTransmit = (byte) => this.onSerialOutput(byte);
-    this.cmos = new Cmos(this.guestRamBytes, (level) => this.pic.setIrq(IRQ_RTC, level));
+    this.cmos = new Cmos(this.guestRamBytes, (level) => this.interrupts.isaIrq(IRQ_RTC, level));
+    this.fwCfg = new FwCfg({ ramBytes: this.guestRamBytes, cpus: 1 }, guestRamDma(this.cpu, this.guestRamBytes));
     const debugExit = new DebugExit((status) => { this.exitStatus = status; this.cpu.requestStop(StopReason.Requested); });
-    const system = new SystemPorts(() => { this.resetRequested = true; this.cpu.requestStop(StopReason.Requested); });
+    this.system = new SystemPorts(() => this.requestReset());
+    this.i8042 = new I8042((level) => this.interrupts.isaIrq(IRQ_KEYBOARD, level),
+      (level) => this.interrupts.isaIrq(IRQ_MOUSE, level), () => this.requestReset());
+    this.ide = new IdeChannel((level) => this.interrupts.isaIrq(IRQ_IDE, level));
     this.io.registerRanges(this.pic.ports);
     this.io.registerRanges(this.pit.ports);
     this.io.register(COM1, 8, this.uart);
     this.io.registerRanges(this.cmos.ports);
     this.io.registerRanges(debugExit.ports);
-    this.io.registerRanges(system.ports);
+    this.io.registerRanges(this.system.ports);
+    this.io.registerRanges(this.imcr.ports);
+    this.io.registerRanges(this.fwCfg.ports);
+    this.io.registerRanges(this.cga.ports);
+    this.io.registerRanges(this.i8042.ports);
+    this.io.registerRanges(this.ide.ports);
+    this.mmio.register(LAPIC_BASE, 4096, this.lapic);
+    this.mmio.register(IOAPIC_BASE, 4096, this.ioApic);
+    this.mmio.register(BIOS_ROM_BASE, BIOS_ROM_SIZE, new BiosRom(this.ram));
+    this.mmio.register(CGA_BASE, CGA_SIZE, this.cga);
     this.firmwareInit();
   }
 
   /**
    * What SeaBIOS leaves in the devices before QEMU starts a Multiboot kernel, so a guest sees
    * the same state under both: the PICs at vectors 0x08 and 0x70 with its masks and trigger
-   * modes, PIT channel 0 in mode 2 counting 65536.
+   * modes, PIT channel 0 in mode 2 counting 65536; the local APIC as its smp_setup leaves it
+   * (enabled with spurious vector 0xFF, LINT0 ExtINT and LINT1 NMI, level-triggered, after an
+   * INIT and a SIPI to all other processors); the BIOS data area and MP tables.
    */
   private firmwareInit(): void {
     const out = (port: number, v: number): void => this.io.write(port, 1, v);
@@ -115,6 +162,13 @@ export class Machine implements CpuBus {
     out(0xa0, 0x11); out(0xa1, 0x70); out(0xa1, 0x02); out(0xa1, 0x01); out(0xa1, 0x8e);
     out(0x4d1, 0x0c);
     out(0x43, 0x34); out(0x40, 0x00); out(0x40, 0x00);
+    const apic = (offset: number, v: number): void => this.mmio.write(LAPIC_BASE + offset, 4, v);
+    apic(0xf0, 0x1ff); apic(0x350, 0x8700); apic(0x360, 0x8400); apic(0x300, 0x000c4500); apic(0x300, 0x000c4610);
+    const model = this.cpu.model;
+    writeFirmwareTables(this.ram, {
+      rtcSeconds: DEFAULT_RTC_EPOCH, processors: [{ signature: model.signature, features: model.featuresEdx }],
+      localApicVersion: LAPIC_VERSION & 0xff, localApicAddress: LAPIC_BASE, ioApicAddress: IOAPIC_BASE,
+    });
   }
 
   // ---- CpuBus ---------------------------------------------------------------------------
@@ -127,20 +181,52 @@ export class Machine implements CpuBus {
   ioWrite(port: number, size: AccessSize, value: number): void {
     this.syncDevices();
     this.io.write(port, size, value);
-    // A device programmed just now (the PIT, the UART) may be due before the running slice ends.
+    this.deviceProgrammed();
+  }
+
+  /** A device programmed just now (the PIT, the UART, the APIC timer) may be due before the running slice ends. */
+  private deviceProgrammed(): void {
     const cpu = this.cpu;
     const due = cpu.icount + Math.max(1, Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION));
     if (due < cpu.runUntil) cpu.runUntil = due;
   }
 
-  mmioRead(): number { return 0xffff_ffff; }
-  mmioWrite(): void { /* nothing is mapped there yet */ }
-  intrPending(): boolean { return this.pic.intrPending(); }
-  intrAcknowledge(): number { return this.pic.acknowledge(); }
+  mmioRead(address: number, size: AccessSize): number {
+    this.syncDevices();
+    return this.mmio.read(address, size);
+  }
+
+  mmioWrite(address: number, size: AccessSize, value: number): void {
+    this.syncDevices();
+    this.mmio.write(address, size, value);
+    const page = address >>> 12;
+    if (page === LAPIC_BASE >>> 12 || page === IOAPIC_BASE >>> 12) {
+      // An APIC write (timer, EOI, TPR, ICR, a redirection entry) may bring the next event or
+      // an interrupt forward: it is looked at after this instruction, as after OUT.
+      this.deviceProgrammed();
+      this.cpu.leaveBlock = true;
+    }
+  }
+  intrPending(): boolean { return this.interrupts.pending(); }
+  intrAcknowledge(): number { return this.interrupts.acknowledge(); }
 
   // ---- loading and running --------------------------------------------------------------
 
   serialInput(bytes: Uint8Array): void { this.uart.receive(bytes); }
+
+  /** Types `text` on the PS/2 keyboard, one key event at a time from now on (ps2Keyboard.ts). */
+  typeKeys(text: string): void { this.i8042.typeKeys(text, this.nowNs()); }
+
+  /** Attaches a hard disk as the IDE primary master and tells the CMOS of it, as QEMU's firmware setup does. */
+  attachDisk(disk: Disk): void {
+    this.ide.attach(disk);
+    for (const [index, value] of cmosHardDiskBytes(disk.geometry)) this.cmos.setByte(index, value);
+  }
+
+  private requestReset(): void {
+    this.resetRequested = true;
+    this.cpu.requestStop(StopReason.Requested);
+  }
 
   /** Loads a Multiboot image and leaves the CPU as a Multiboot loader does. */
   load(image: Uint8Array, opts: { cmdline?: string; fileName?: string } = {}): void {
@@ -154,6 +240,37 @@ export class Machine implements CpuBus {
     cpu.eip = entry;
   }
 
+  /**
+   * The devices and the machine's own run state (idle time, a pending exit or reset), for
+   * snapshots (snapshot.ts); the CPU and RAM are saved there.
+   */
+  saveState() {
+    return {
+      idleNs: this.idleNs, exitStatus: this.exitStatus, resetRequested: this.resetRequested, idleSince: this.idleSince,
+      pic: this.pic.saveState(), pit: this.pit.saveState(), uart: this.uart.saveState(), cmos: this.cmos.saveState(),
+      system: this.system.saveState(), lapic: this.lapic.saveState(), ioApic: this.ioApic.saveState(),
+      imcr: this.imcr.saveState(), fwCfg: this.fwCfg.saveState(),
+      cga: this.cga.saveState(), i8042: this.i8042.saveState(), ide: this.ide.saveState(),
+    };
+  }
+
+  loadState(state: MachineState): void {
+    const { pic, pit, uart, cmos, system, lapic, ioApic, imcr, fwCfg, cga, i8042, ide, ...run } = state;
+    Object.assign(this, run);
+    this.pic.loadState(pic);
+    this.pit.loadState(pit);
+    this.uart.loadState(uart);
+    this.cmos.loadState(cmos);
+    this.system.loadState(system);
+    this.lapic.loadState(lapic);
+    this.ioApic.loadState(ioApic);
+    this.imcr.loadState(imcr);
+    this.fwCfg.loadState(fwCfg);
+    this.cga.loadState(cga);
+    this.i8042.loadState(i8042);
+    this.ide.loadState(ide);
+  }
+
   /** Virtual time now, in nanoseconds. */
   nowNs(): number { return this.cpu.icount * NS_PER_INSTRUCTION + this.idleNs; }
 
@@ -162,10 +279,14 @@ export class Machine implements CpuBus {
     this.pit.advanceTo(now);
     this.cmos.advanceTo(now);
     this.uart.advanceTo(now);
+    this.lapic.advanceTo(now);
+    this.i8042.advanceTo(now);
+    this.ide.advanceTo(now);
   }
 
   private nextDeviceEventNs(): number {
-    return Math.min(this.pit.nextEventNs(), this.cmos.nextEventNs(), this.uart.nextEventNs());
+    return Math.min(this.pit.nextEventNs(), this.cmos.nextEventNs(), this.uart.nextEventNs(), this.lapic.nextEventNs(),
+      this.i8042.nextEventNs(), this.ide.nextEventNs());
   }
 
   /** Runs until the guest exits, halts for good, triple-faults or the budget runs out. */
@@ -201,13 +322,13 @@ export class Machine implements CpuBus {
     if (cpu.stopReason === StopReason.TripleFault) return this.finish('triple-fault');
     if (cpu.halted) {
       if ((cpu.flags & FLAG_IF) === 0) return this.finish('halt');
-      if (!this.pic.intrPending()) {
+      if (!this.intrPending()) {
         const next = this.nextDeviceEventNs();
         if (next === Infinity) return this.finish('halt');
         // Nothing to do until the next timer event: skip the idle time.
         if (next > this.nowNs()) this.idleNs += next - this.nowNs();
         this.syncDevices();
-        if (this.pic.intrPending()) this.idleSince = -1;
+        if (this.intrPending()) this.idleSince = -1;
         else if (this.idleSince < 0) this.idleSince = this.nowNs();
         else if (this.nowNs() - this.idleSince > MAX_IDLE_NS) return this.finish('halt');
       }
@@ -217,13 +338,13 @@ export class Machine implements CpuBus {
 
   /**
    * Waits as a hypervisor waits for a halted virtual CPU (src/vmm/hw): virtual time skips from
-   * one device event to the next until the PIC has an interrupt for the CPU. False when none
+   * one device event to the next until an interrupt reaches the CPU's INTR. False when none
    * comes within MAX_IDLE_NS (or no device event is due at all): the CPU sleeps for good.
    */
   idleUntilInterrupt(): boolean {
     this.syncDevices();
     const start = this.nowNs();
-    while (!this.pic.intrPending()) {
+    while (!this.intrPending()) {
       const next = this.nextDeviceEventNs();
       if (next === Infinity || next - start > MAX_IDLE_NS) return false;
       this.idleNs += Math.max(1, next - this.nowNs());

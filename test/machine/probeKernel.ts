@@ -1,0 +1,236 @@
+/**
+ * Probe kernels for the machine tests: a flat Multiboot image at 1 MiB with its own flat GDT
+ * (code 0x08, data 0x10), a stack, an IDT (`set_gate vector, handler` fills a gate) and
+ * COM1 print routines, run both under qemu-system-i386 and on vtscope's Machine.
+ *
+ * Routines (all keep every register): `putc` (AL), `puts` (ESI, NUL-terminated), `hex8` (AL),
+ * `hex32` (EAX), `space`, `nl`,
+ * `dump` (ECX bytes from ESI in hex, 16 a line; advances ESI, clears ECX), and `exit` (ends
+ * the run through isa-debug-exit with status 1). `title 'name'` prints `== name`, which
+ * `sections` uses to split the output.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Machine } from '../../src/machine/machine';
+import { nasm } from '../support/nasm';
+import { QEMU, qemuArgs } from '../support/qemu';
+
+const PRELUDE = `
+bits 32
+org 0x100000
+header:
+  dd 0x1BADB002, 0x00010000, -(0x1BADB002 + 0x00010000)
+  dd header, header, image_end, bss_end, start
+start:
+  lgdt [gdtr]
+  jmp 0x08:.reload
+.reload:
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov fs, ax
+  mov gs, ax
+  mov ss, ax
+  mov esp, stack_top
+  lidt [idtr]
+  cld
+  jmp main
+
+; prints "== name" on a line of its own: the start of a section of the output
+%macro title 1
+  jmp %%after
+%%text: db '== ', %1, 10, 0
+%%after:
+  push esi
+  mov esi, %%text
+  call puts
+  pop esi
+%endmacro
+
+%macro set_gate 2
+  mov eax, %2
+  mov word [idt + (%1) * 8], ax
+  mov word [idt + (%1) * 8 + 2], 0x08
+  mov word [idt + (%1) * 8 + 4], 0x8e00
+  shr eax, 16
+  mov word [idt + (%1) * 8 + 6], ax
+%endmacro
+
+putc:
+  push edx
+  push eax
+  mov dx, 0x3fd
+.wait:
+  in al, dx
+  test al, 0x20
+  jz .wait
+  pop eax
+  mov dx, 0x3f8
+  out dx, al
+  pop edx
+  ret
+puts:
+  push eax
+  push esi
+.char:
+  lodsb
+  test al, al
+  jz .end
+  call putc
+  jmp .char
+.end:
+  pop esi
+  pop eax
+  ret
+hex4:
+  push eax
+  and al, 15
+  add al, '0'
+  cmp al, '9'
+  jbe .digit
+  add al, 'A' - '9' - 1
+.digit:
+  call putc
+  pop eax
+  ret
+hex8:
+  push eax
+  push eax
+  shr al, 4
+  call hex4
+  pop eax
+  call hex4
+  pop eax
+  ret
+hex32:
+  push eax
+  rol eax, 8
+  call hex8
+  rol eax, 8
+  call hex8
+  rol eax, 8
+  call hex8
+  rol eax, 8
+  call hex8
+  pop eax
+  ret
+space:
+  push eax
+  mov al, ' '
+  call putc
+  pop eax
+  ret
+nl:
+  push eax
+  mov al, 10
+  call putc
+  pop eax
+  ret
+dump:
+  push eax
+  push edx
+  xor edx, edx
+.byte:
+  test ecx, ecx
+  jz .end
+  lodsb
+  call hex8
+  dec ecx
+  inc edx
+  test edx, 15
+  jnz .byte
+  call nl
+  jmp .byte
+.end:
+  test edx, 15
+  jz .done
+  call nl
+.done:
+  pop edx
+  pop eax
+  ret
+exit:
+  mov dx, 0xf4
+  xor eax, eax
+  out dx, al
+.hang:
+  cli
+  hlt
+  jmp .hang
+
+align 8
+gdt: dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+gdtr: dw 23
+      dd gdt
+idtr: dw 256 * 8 - 1
+      dd idt
+`;
+
+/** The image of a probe whose code starts at label `main:` in `body`. */
+export function probeImage(body: string): Uint8Array {
+  return nasm(`${PRELUDE}
+${body}
+image_end:
+section .bss
+alignb 8
+idt: resb 256 * 8
+resb 8192
+stack_top:
+bss_end:
+`);
+}
+
+/** What the probe printed on COM1 under vtscope's machine (64 MiB), checking that it exited. */
+export function runOnMachine(image: Uint8Array, maxInstructions = 200_000_000): string {
+  const m = new Machine();
+  let out = '';
+  m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+  m.load(image);
+  const result = m.run({ maxInstructions });
+  if (result.haltReason !== 'exit') throw new Error(`probe did not exit: ${result.message}\n${out}`);
+  return out;
+}
+
+/**
+ * What the probe printed on COM1 under qemu-system-i386 (64 MiB), checking that it exited.
+ * With `icount`, QEMU's virtual clock advances 1 ns per instruction and skips idle time
+ * (-icount shift=0,sleep=off), as vtscope's does, instead of following the host's clock.
+ */
+export async function runOnQemu(image: Uint8Array, { icount = false } = {}): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'vtscope-probe-'));
+  try {
+    const path = join(dir, 'probe.bin');
+    writeFileSync(path, image);
+    const args = [...qemuArgs(path, 64), ...(icount ? ['-icount', 'shift=0,sleep=off'] : [])];
+    return await new Promise<string>((resolve, reject) => {
+      const child = execFile(QEMU, args, { encoding: 'latin1', timeout: 20_000 }, (error, stdout, stderr) => {
+        // isa-debug-exit with 0 ends QEMU with status 1.
+        if (error !== null && error.code !== 1) reject(new Error(`${QEMU} failed: ${error.message}\n${stderr}\n${stdout}`));
+        else if (error === null) reject(new Error(`${QEMU} ended without isa-debug-exit:\n${stdout}`));
+        else resolve(stdout);
+      });
+      child.stdin?.end();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The hex digits of a dump as bytes (whitespace and line breaks ignored). */
+export function hexBytes(text: string): Uint8Array {
+  const digits = text.replace(/[^0-9A-F]/g, '');
+  return Uint8Array.from({ length: digits.length / 2 }, (_, k) => parseInt(digits.slice(2 * k, 2 * k + 2), 16));
+}
+
+/** Splits probe output into named sections: lines `== name` start one. */
+export function sections(output: string): Map<string, string> {
+  const map = new Map<string, string>();
+  let name = '';
+  for (const line of output.split('\n')) {
+    const m = /^== (.*)$/.exec(line);
+    if (m !== null) { name = m[1]; map.set(name, ''); } else if (name !== '') map.set(name, map.get(name)! + line + '\n');
+  }
+  return map;
+}
