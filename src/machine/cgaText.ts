@@ -2,7 +2,9 @@
  * The colour text display a kernel writes to: 80x25 character cells at 0xB8000 (a character
  * byte, then an attribute byte) in the 32 KiB window 0xB8000-0xBFFFF, and the CRT controller's
  * index/data ports 0x3D4/0x3D5 with input status register 1 at 0x3DA. This is what QEMU 7.2's
- * standard VGA offers in mode 3, the mode SeaBIOS leaves it in.
+ * standard VGA offers in mode 3, the mode SeaBIOS leaves it in. The text window is plain memory
+ * (the machine's RAM at that address, not a device the CPU must call on each access), as KVM maps
+ * VGA memory: a kernel clearing the screen with REP STOSW needs no emulation under a VMM.
  *
  * Checked with a probe kernel under qemu-system-i386:
  *  - At Multiboot entry the whole window holds blanks with attribute 0x07, except SeaBIOS's
@@ -14,9 +16,7 @@
  *  - 0x3DA toggles its display-enable and vertical-retrace bits (0 and 3) on every read rather
  *    than following the beam: a kernel waiting for a retrace finds one at once, as under QEMU.
  */
-import type { AccessSize } from '../cpu/bus';
 import type { IoHandler, PortRange } from './ioBus';
-import type { MmioHandler } from './mmioBus';
 
 export const CGA_BASE = 0xb8000;
 export const CGA_SIZE = 0x8000;
@@ -66,16 +66,14 @@ export interface CgaCursor {
 
 export type CgaState = ReturnType<CgaText['saveState']>;
 
-export class CgaText implements MmioHandler {
+export class CgaText {
   readonly ports: readonly PortRange[];
-  private readonly memory = new Uint8Array(CGA_SIZE);
   private readonly crtc = new Uint8Array(256);
   private index = FIRMWARE_INDEX;
   private status = 0;
-  /** The memory as last saved, shared by snapshots until the guest writes again. */
-  private savedMemory: Uint8Array | undefined;
 
-  constructor() {
+  /** `memory`: the CGA_SIZE bytes of RAM at CGA_BASE, filled here as the firmware leaves them. */
+  constructor(private readonly memory: Uint8Array) {
     for (let k = 0; k < CGA_SIZE; k += 2) {
       this.memory[k] = 0x20;
       this.memory[k + 1] = BLANK_ATTRIBUTE;
@@ -100,21 +98,6 @@ export class CgaText implements MmioHandler {
       { first: CRTC_INDEX, count: 2, handler: crtcPorts },
       { first: INPUT_STATUS_1, count: 1, handler: status },
     ];
-  }
-
-  read(address: number, size: AccessSize): number {
-    const m = this.memory, k = address - CGA_BASE;
-    if (size === 1) return m[k];
-    if (size === 2) return m[k] | (m[k + 1] << 8);
-    return (m[k] | (m[k + 1] << 8) | (m[k + 2] << 16) | (m[k + 3] << 24)) >>> 0;
-  }
-
-  write(address: number, size: AccessSize, value: number): void {
-    const m = this.memory, k = address - CGA_BASE;
-    this.savedMemory = undefined;
-    m[k] = value;
-    if (size >= 2) m[k + 1] = value >>> 8;
-    if (size === 4) { m[k + 2] = value >>> 16; m[k + 3] = value >>> 24; }
   }
 
   /** The screen as the CRTC shows it from its start address: 25 lines, trailing blanks trimmed. */
@@ -150,15 +133,12 @@ export class CgaText implements MmioHandler {
     return this.crtc[index & 0xff];
   }
 
-  /** Text memory and registers, for machine snapshots (snapshot.ts). */
+  /** The registers, for machine snapshots (snapshot.ts); the text memory is RAM and saved with it. */
   saveState() {
-    this.savedMemory ??= this.memory.slice();
-    return { memory: this.savedMemory, crtc: this.crtc.slice(), index: this.index, status: this.status };
+    return { crtc: this.crtc.slice(), index: this.index, status: this.status };
   }
 
   loadState(state: CgaState): void {
-    this.memory.set(state.memory);
-    this.savedMemory = state.memory;
     this.crtc.set(state.crtc);
     this.index = state.index;
     this.status = state.status;

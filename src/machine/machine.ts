@@ -87,7 +87,7 @@ export class Machine implements CpuBus {
   readonly imcr = new Imcr();
   readonly fwCfg: FwCfg;
   /** The colour text screen at 0xB8000 and its CRT controller ports. */
-  readonly cga = new CgaText();
+  readonly cga: CgaText;
   /** The keyboard controller at 0x60/0x64 with its PS/2 keyboard. */
   readonly i8042: I8042;
   /** The primary IDE channel at 0x1F0/0x3F6; a disk is attached with attachDisk. */
@@ -139,13 +139,15 @@ export class Machine implements CpuBus {
     this.io.registerRanges(this.system.ports);
     this.io.registerRanges(this.imcr.ports);
     this.io.registerRanges(this.fwCfg.ports);
+    // The CGA text window is memory in the legacy hole (see cgaText.ts).
+    this.cga = new CgaText(this.ram.subarray(CGA_BASE, CGA_BASE + CGA_SIZE));
+    for (let p = CGA_BASE >>> 12; p < (CGA_BASE + CGA_SIZE) >>> 12; p++) this.mmioPages[p] = 0;
     this.io.registerRanges(this.cga.ports);
     this.io.registerRanges(this.i8042.ports);
     this.io.registerRanges(this.ide.ports);
     this.mmio.register(LAPIC_BASE, 4096, this.lapic);
     this.mmio.register(IOAPIC_BASE, 4096, this.ioApic);
     this.mmio.register(BIOS_ROM_BASE, BIOS_ROM_SIZE, new BiosRom(this.ram));
-    this.mmio.register(CGA_BASE, CGA_SIZE, this.cga);
     this.firmwareInit();
   }
 

@@ -7,7 +7,8 @@
  * memory QEMU dumped, and against what the kernel meant to write.
  */
 import { describe, expect, it } from 'vitest';
-import { CgaText, cp437 } from '../../src/machine/cgaText';
+import { CGA_SIZE, CgaText, cp437 } from '../../src/machine/cgaText';
+import { restoreSnapshot, takeSnapshot } from '../../src/machine/snapshot';
 import { Machine } from '../../src/machine/machine';
 import { qemuAvailable } from '../support/qemu';
 import { runQemuProbe } from '../support/qemuDevices';
@@ -230,7 +231,7 @@ describe('CGA text mode', () => {
 
 describe('the screen a kernel starts with', () => {
   it('is SeaBIOS banner on blanks of attribute 7, the cursor below it', () => {
-    const cga = new CgaText();
+    const cga = new CgaText(new Uint8Array(CGA_SIZE));
     expect(cga.screenLines().slice(0, 3)).toEqual(['SeaBIOS (version 1.16.2-debian-1.16.2-1)', 'Booting from ROM...', '']);
     expect(cga.cell(24, 79)).toEqual({ char: 0x20, attribute: 0x07 });
     expect(cga.cursor()).toEqual({ row: 2, column: 0, visible: true });
@@ -255,13 +256,13 @@ describe('code page 437', () => {
 });
 
 describe('snapshots', () => {
-  it('restore the text memory and registers written after them', () => {
+  it('restore the text memory (RAM) and registers written after them', () => {
     const m = new Machine();
-    const before = m.saveState();
-    m.mmio.write(0xb8000, 2, 0x0741);
+    const before = takeSnapshot(m);
+    m.cpu.writePhys8(0xb8000, 0x41);
     m.io.write(0x3d4, 2, 0x050e);
     expect(m.cga.screenLines()[0]).toBe('AeaBIOS (version 1.16.2-debian-1.16.2-1)');
-    m.loadState(before);
+    restoreSnapshot(m, before);
     expect(m.cga.screenLines()[0]).toBe('SeaBIOS (version 1.16.2-debian-1.16.2-1)');
     expect(m.cga.register(0x0e)).toBe(0x00);
     expect(m.cga.cursor()).toEqual({ row: 2, column: 0, visible: true });
