@@ -120,9 +120,14 @@ describe('identity EPT', () => {
   });
 
   it('leaves out the device holes, the VMM\'s own memory above the guest\'s RAM and the MMIO region', () => {
-    for (const gpa of [0xa0000, 0xb8000, 0xfffff, 64 * MIB, 64 * MIB + 0x1000, 72 * MIB - 1, 0xfec00000, 0xfee00000]) {
+    for (const gpa of [0xa0000, 0xb7fff, 0xc0000, 0xfffff, 64 * MIB, 64 * MIB + 0x1000, 72 * MIB - 1, 0xfec00000, 0xfee00000]) {
       expect(eptWalk(cpu, eptp, gpa), `GPA ${gpa.toString(16)}`).toBeUndefined();
     }
+  });
+
+  it('maps the CGA text window, which is memory, as KVM maps VGA memory', () => {
+    expect(eptWalk(cpu, eptp, 0xb8000)).toEqual({ hpa: 0xb8000, rwx: 7, large: false });
+    expect(eptWalk(cpu, eptp, 0xbffff)?.hpa).toBe(0xbffff);
   });
 
   it('keeps the guest out of the VMM\'s memory: a write there is an EPT violation, dropped as on bare metal', () => {
