@@ -75,7 +75,9 @@ export function registerCompareModes(context: vscode.ExtensionContext): void {
           void vscode.window.showErrorMessage(`vtscope compare failed: ${first}`);
           return;
         }
-        const model = comparisonModel(parseCompareReport(readFileSync(json, 'utf8'), json));
+        // The guest named as the Explorer names it, not by the absolute path the CLI was given.
+        const report = { ...parseCompareReport(readFileSync(json, 'utf8'), json), image: vscode.workspace.asRelativePath(doc.uri) };
+        const model = comparisonModel(report);
         show(`Mode Comparison: ${basename(file)}`, comparisonHtml(model, randomBytes(16).toString('base64')));
       } catch (e) {
         if (!(e instanceof CompareReportError) && !(e instanceof Error && 'code' in e)) throw e;

@@ -1,7 +1,7 @@
 /**
  * The vtscope extension: the `vtscope` debugger, the NASM language client, the palette
- * commands (mode comparison, VMCS, VM exit breakpoints among them), the VM Exits and
- * Virtualization Holes views, the code lenses with live counts and the status bar item.
+ * commands (mode comparison, VMCS, VM exit breakpoints, the samples among them), the VM Exits
+ * and Virtualization Holes views, the code lenses with live counts and the status bar item.
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
@@ -11,6 +11,7 @@ import { registerDebugger } from './debugger';
 import { registerExitBreakpoints } from './exitBreakpoints';
 import { registerExitViews } from './exitViews';
 import { startLanguageClient } from './languageClient';
+import { registerOpenSample } from './openSample';
 import { SessionTracker } from './sessions';
 import { registerSiteLenses } from './siteLenses';
 import { registerStatusBar } from './statusBar';
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   registerDebugger(context);
   registerCommands(context);
   registerCompareModes(context);
+  registerOpenSample(context);
   registerExitViews(context, tracker);
   registerSiteLenses(context, tracker);
   registerVmcsDocument(context, tracker);

@@ -17,9 +17,14 @@ const CHROMIUM_FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-export function chromiumPath(): string | undefined {
-  const found = spawnSync('sh', ['-c', 'command -v chromium'], { encoding: 'utf8' });
+/** Where the shell finds the program `name`, or undefined. */
+function programPath(name: string): string | undefined {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   return found.status === 0 ? found.stdout.trim() : undefined;
+}
+
+export function chromiumPath(): string | undefined {
+  return programPath('chromium');
 }
 
 /** Why the rig cannot run here, or undefined when it can. */
@@ -27,6 +32,8 @@ export function missingTools(): string | undefined {
   const missing = [
     existsSync(CODE_SERVER) ? undefined : 'code-server (bash scripts/setup.sh installs it in .cache/code-server)',
     chromiumPath() === undefined ? 'chromium (apt-get install chromium)' : undefined,
+    // The test reads instruction addresses from nasm's listings.
+    programPath('nasm') === undefined ? 'nasm (apt-get install nasm)' : undefined,
   ].filter((m) => m !== undefined);
   return missing.length === 0 ? undefined : `not installed: ${missing.join(', ')}`;
 }
@@ -96,7 +103,8 @@ export class CodeServer {
   /** A Chromium page showing the workbench on `folder`, once the workbench is ready. */
   async open(folder: string): Promise<Page> {
     this.browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_FLAGS, headless: true, timeout: 60_000 });
-    const page = await this.browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // The size of the screenshots in README.md.
+    const page = await this.browser.newPage({ viewport: { width: 1280, height: 800 } });
     // The workbench's console, for the post-mortem of a failed run.
     page.on('console', (m) => appendFileSync(join(this.dir, 'browser-console.log'), `${m.type()}: ${m.text()}\n`));
     page.setDefaultTimeout(30_000);

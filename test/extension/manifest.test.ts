@@ -114,14 +114,23 @@ describe('the packaged extension', () => {
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('holds the bundles, the language definition, the icon and the docs, and nothing else', () => {
+  it('holds the bundles, the language definition, the icon, the docs and the sample sources, and nothing else', () => {
+    // The sources "vtscope: Open Sample" lists, micro.inc they include, the C kernel's boot
+    // code and linker script; not what `npm run samples` builds into samples/build.
+    const samples = [
+      'README.md', 'hello.asm', 'holes.asm', 'paging.asm', 'pv-hello.asm', 'pv-timer.asm', 'syscall.asm', 'timer.asm',
+      'micro/callret.asm', 'micro/compute.asm', 'micro/ctxswitch.asm', 'micro/divzero.asm', 'micro/io.asm',
+      'micro/micro.inc', 'micro/pgfault.asm', 'micro/ptemod.asm', 'micro/syscall.asm',
+      'c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld',
+    ];
     expect([...vsix.keys()].sort()).toEqual([
       '[Content_Types].xml', 'extension.vsixmanifest',
       'extension/LICENSE.txt', 'extension/changelog.md',
       'extension/dist/cli.js', 'extension/dist/extension.js', 'extension/dist/lsp.js',
       'extension/language-configuration.json', 'extension/media/icon.png', 'extension/package.json',
-      'extension/readme.md', 'extension/syntaxes/nasm.tmLanguage.json',
-    ]);
+      'extension/readme.md', ...samples.map((f) => `extension/samples/${f}`), 'extension/syntaxes/nasm.tmLanguage.json',
+    ].sort());
+    for (const f of samples) expect(vsix.get(`extension/samples/${f}`)!().equals(readFileSync(join('samples', f)))).toBe(true);
     expect(vsix.get('extension/LICENSE.txt')!().toString()).toMatch(/^MIT License\n\nCopyright \(c\) 2026 the vtscope authors\n/);
     expect(vsix.get('extension/changelog.md')!().toString()).toMatch(/^# Changelog\n\n## 0\.1\.0\n/);
   });

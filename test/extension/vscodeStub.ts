@@ -3,6 +3,7 @@
  * editor in unit tests (`vi.mock('vscode', () => import('./vscodeStub'))`). What the extension
  * registers and shows is recorded in `host`; tests drive it through `host` too.
  */
+import { readFileSync } from 'node:fs';
 
 type Listener<T> = (e: T) => unknown;
 
@@ -152,8 +153,8 @@ export const host = {
   webviews: [] as WebviewPanelStub[],
   codeLensProviders: [] as { selector: unknown; provider: { provideCodeLenses(doc: unknown): CodeLens[]; onDidChangeCodeLenses?: unknown } }[],
   contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): string }>(),
-  /** Documents shown in an editor, with their text. */
-  shownDocuments: [] as { uri: Uri; text: string }[],
+  /** Documents shown in an editor, with their text and the options they were shown with. */
+  shownDocuments: [] as { uri: Uri; text: string; options?: unknown }[],
   /** Answers the next showQuickPick: gets the items, returns the chosen ones. */
   quickPick: (items: unknown[]) => undefined as unknown,
   quickPickItems: [] as unknown[],
@@ -229,8 +230,8 @@ export const window = {
     host.webviews.push(panel);
     return panel;
   },
-  showTextDocument(doc: { uri: Uri; getText(): string }): Promise<unknown> {
-    host.shownDocuments.push({ uri: doc.uri, text: doc.getText() });
+  showTextDocument(doc: { uri: Uri; getText(): string }, options?: unknown): Promise<unknown> {
+    host.shownDocuments.push({ uri: doc.uri, text: doc.getText(), ...(options === undefined ? {} : { options }) });
     return Promise.resolve(undefined);
   },
   createOutputChannel(name: string, options?: { log: true }) {
@@ -284,6 +285,14 @@ export const workspace = {
     return new Disposable(() => host.contentProviders.delete(scheme));
   },
   openTextDocument(uri: Uri): Promise<{ uri: Uri; getText(): string }> {
+    if (uri.scheme === 'file') {
+      try {
+        const text = readFileSync(uri.fsPath, 'utf8');
+        return Promise.resolve({ uri, getText: () => text });
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     const provider = host.contentProviders.get(uri.scheme);
     if (provider === undefined) return Promise.reject(new Error(`no content provider for ${uri.scheme}`));
     const text = provider.provideTextDocumentContent(uri);
