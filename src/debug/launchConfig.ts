@@ -25,6 +25,15 @@ export interface LaunchConfig {
   args?: string;
   /** Text the guest receives on COM1 from the start. */
   serialInput?: string;
+  /** Where the guest's COM1 output goes: the Debug Console, a file (written anew), or nowhere. */
+  serial: { to: 'console' } | { to: 'none' } | { to: 'file'; path: string };
+}
+
+function serialTarget(text: string | undefined): LaunchConfig['serial'] {
+  if (text === undefined || text === 'console') return { to: 'console' };
+  if (text === 'none') return { to: 'none' };
+  if (text.trim() === '') throw new LaunchError("launch: 'serial' must be 'console', 'none' or the path of a file, not an empty string");
+  return { to: 'file', path: text };
 }
 
 const oneOf = (names: readonly string[]): string => `one of ${names.join(', ')}`;
@@ -67,5 +76,6 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
     memoryMiB,
     args: optional('args', 'a string (the Multiboot command line)', isString),
     serialInput: optional('serialInput', 'a string', isString),
+    serial: serialTarget(optional('serial', "'console', 'none' or the path of a file", isString)),
   };
 }

@@ -7,6 +7,7 @@ import {
   BreakpointEvent, DebugSession, Event, ExitedEvent, Handles, InitializedEvent, OutputEvent, Source, StoppedEvent, TerminatedEvent,
 } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { RunResult } from '../machine/machine';
 import type { BreakpointOptions } from './breakpointConditions';
@@ -27,6 +28,8 @@ const SERIAL_PREFIX = '>';
 export class VtscopeDebugSession extends DebugSession {
   private runtime: DebugRuntime | undefined;
   private config: LaunchConfig | undefined;
+  /** The file the guest's COM1 output goes to, if the configuration names one. */
+  private serialFile: number | undefined;
   private configurationDone = false;
   private readonly variables = new Handles<RegisterNode[]>();
   // The client's breakpoints with the ids given to them, kept to apply to a guest loaded later
@@ -107,6 +110,8 @@ export class VtscopeDebugSession extends DebugSession {
   }
 
   private startRuntime(config: LaunchConfig): void {
+    this.closeSerialFile();
+    this.serialFile = openSerialFile(config);
     const runtime: DebugRuntime = new DebugRuntime({
       program: resolve(config.program),
       mode: config.mode,
@@ -151,12 +156,24 @@ export class VtscopeDebugSession extends DebugSession {
     return { id, verified: false, line: line === undefined ? undefined : this.convertDebuggerLineToClient(line), message: 'pending: the program is not loaded yet' };
   }
 
+  private closeSerialFile(): void {
+    if (this.serialFile !== undefined) closeSync(this.serialFile);
+    this.serialFile = undefined;
+  }
+
+  /** The guest's COM1 output, where the launch configuration's `serial` sends it. */
+  private serialOutput(text: string): void {
+    const target = this.config?.serial ?? { to: 'console' };
+    if (target.to === 'console') this.sendEvent(new OutputEvent(text, 'stdout'));
+    else if (this.serialFile !== undefined) writeSync(this.serialFile, text);
+  }
+
   /** Events of a runtime, dropped once it is no longer the session's (after a restart). */
   private listenerFor(current: () => boolean): RuntimeListener {
     return {
       stopped: (stop) => { if (current()) this.sendStopped(stop); },
       ended: (result) => { if (current()) this.sendEnded(result); },
-      output: (text) => { if (current()) this.sendEvent(new OutputEvent(text, 'stdout')); },
+      output: (text) => { if (current()) this.serialOutput(text); },
       log: (line) => { if (current()) this.sendEvent(new OutputEvent(line, 'console')); },
       failed: (error) => {
         if (!current()) return;
@@ -329,6 +346,7 @@ export class VtscopeDebugSession extends DebugSession {
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
     this.runtime?.terminate();
     this.vmmEvents?.dispose();
+    this.closeSerialFile();
     this.sendResponse(response);
     this.stop();
     this.shutdown();
@@ -598,4 +616,14 @@ function parseAddress(reference: unknown, offset: number, command: string): numb
   if (!Number.isFinite(value) || value > 0xffff_ffff) throw new DebugRequestError(`${command}: '${reference}' is not an address`);
   if (!Number.isInteger(offset)) throw new DebugRequestError(`${command}: offset must be a whole number, not ${JSON.stringify(offset)}`);
   return (value + offset) >>> 0;
+}
+
+/** Opens (truncating) the file `serial` names; a file that cannot be written is a launch error naming it. */
+function openSerialFile(config: LaunchConfig): number | undefined {
+  if (config.serial.to !== 'file') return undefined;
+  try {
+    return openSync(resolve(config.serial.path), 'w');
+  } catch (e) {
+    throw new LaunchError(`launch: cannot write the serial output to ${config.serial.path}: ${(e as Error).message}`);
+  }
 }

@@ -4,7 +4,7 @@
  * on stdin/stdout, and once through `vtscope dap --port 0` over TCP.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DebugClient } from '@vscode/debugadapter-testsupport';
@@ -233,6 +233,24 @@ lines: db 0
       dc.evaluateRequest({ expression: '>cd', context: 'repl' }), dc.assertOutput('stdout', 'cd\n'), dc.waitForEvent('exited'),
     ]);
     expect(exited.body.exitCode).toBe(1);
+  });
+
+  it('serial sends COM1 to a file instead of the Debug Console; a bad target is a launch error', async () => {
+    await startAdapter();
+    const path = asmKernel(work, 'echo2', ECHO);
+    const file = join(work.path, 'com1.txt');
+    const [, , exited] = await Promise.all([dc.configurationSequence(),
+      dc.launch({ program: path, serialInput: 'ab\nxy\n', serial: file } as DebugProtocol.LaunchRequestArguments), dc.waitForEvent('exited')]);
+    expect(exited.body.exitCode).toBe(1);
+    expect(readFileSync(file, 'utf8')).toBe('ab\nxy\n');
+    await dc.stop();
+    await startAdapter();
+    await dc.initializeRequest();
+    await expect(dc.launchRequest({ program: path, serial: '' } as DebugProtocol.LaunchRequestArguments))
+      .rejects.toThrow("launch: 'serial' must be 'console', 'none' or the path of a file, not an empty string");
+    const dir = join(work.path, 'no', 'such', 'dir', 'com1.txt');
+    await expect(dc.launchRequest({ program: path, serial: dir } as DebugProtocol.LaunchRequestArguments))
+      .rejects.toThrow(`launch: cannot write the serial output to ${dir}`);
   });
 
   it('restart runs the guest again from its entry with the same breakpoints', async () => {
