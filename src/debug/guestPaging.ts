@@ -12,7 +12,7 @@ import { TrapMonitor } from '../vmm/trap/trapMonitor';
 import type { Vmm } from '../vmm/vmm';
 
 /** The guest's paging registers under shadow paging, or undefined when the processor's are the guest's. */
-function guestControl(vmm: Vmm): (() => GuestControl) | undefined {
+export function guestControl(vmm: Vmm): (() => GuestControl) | undefined {
   const m = vmm.monitor;
   if (m instanceof TrapMonitor) return () => m.vcpu;
   if (m instanceof HwMonitor && m.memVirt === 'shadow') return () => m.paging.shadow!.guestControl();

@@ -31,7 +31,8 @@ import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from '
 import { ExecutionHistory, type HistoryOptions } from './executionHistory';
 import { evaluate as evaluateExpression, Expression, type ExpressionContext } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
-import { guestTranslation } from './guestPaging';
+import { guestControl, guestTranslation } from './guestPaging';
+import { pageWalk } from './pageWalk';
 import { decodeInstruction, MAX_INSTRUCTION_LENGTH, type DecodedInstruction } from './instructions';
 import {
   assignRegister, controlRegisters, descriptorTableRegisters, findAssignable, generalRegisters, isAssignable, segmentRegisters,
@@ -611,7 +612,9 @@ export class DebugRuntime {
     }
   }
 
-  evaluate(text: string): { result: string; memoryReference?: number } {
+  evaluate(text: string): { result: string; memoryReference?: number; children?: RegisterNode[] } {
+    const walk = /^\s*walk\s+(.+)$/.exec(text);
+    if (walk !== null) return this.walk(walk[1]);
     const r = evaluateExpression(text, {
       register: (name) => this.register(name),
       symbol: (name) => this.info.symbols.lookup(name)?.address,
@@ -622,6 +625,19 @@ export class DebugRuntime {
       result: `${hex8(r.value)} (${r.value})${label !== undefined ? ` <${label}>` : ''}`,
       memoryReference: this.memory.physical(r.value) !== undefined ? r.value : undefined,
     };
+  }
+
+  /** `walk EXPRESSION`: the page-table walk of the linear address, through the guest's own tables. */
+  private walk(expression: string): { result: string; memoryReference?: number; children: RegisterNode[] } {
+    const lin = Expression.parse(expression).evaluate(this.expressionContext()).value | 0;
+    const cpu = this.cpu, ram = this.machine.guestRamBytes;
+    const control = guestControl(this.vmm)?.() ?? cpu;
+    const nodes = pageWalk({
+      cr0: control.cr0, cr3: control.cr3, cr4: control.cr4,
+      readPhys32: (a) => (a + 3 < ram && cpu.isRamPage(a >>> 12) ? cpu.readPhys32(a) >>> 0 : undefined),
+    }, lin);
+    const last = nodes[nodes.length - 1];
+    return { result: `${hex8(lin)} -> ${last.value}`, memoryReference: last.memoryReference, children: nodes };
   }
 
   disassemble(address: number, instructionOffset: number, count: number): DisassembledLine[] {

@@ -426,7 +426,10 @@ export class VtscopeDebugSession extends DebugSession {
       } else {
         if (rt.state !== 'stopped') throw new DebugRequestError('evaluate: the guest is running: pause it first');
         const r = rt.evaluate(args.expression);
-        response.body = { result: r.result, variablesReference: 0, memoryReference: r.memoryReference === undefined ? undefined : hex8(r.memoryReference) };
+        response.body = {
+          result: r.result, variablesReference: r.children === undefined ? 0 : this.variables.create(r.children),
+          memoryReference: r.memoryReference === undefined ? undefined : hex8(r.memoryReference),
+        };
       }
       this.sendResponse(response);
     });
