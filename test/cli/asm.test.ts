@@ -10,21 +10,18 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workdir } from '../loader/toolchain';
 import { listingColumns } from '../asm/assemblerOracle';
+import { cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const HELLO = fileURLToPath(new URL('../../samples/hello.asm', import.meta.url));
 const LOOP = fileURLToPath(new URL('../../bench/guests/loop.asm', import.meta.url));
 const work = new Workdir();
 afterAll(() => work.remove());
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
 });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work.path, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(work.path)(...args); }
 
 function nasm(args: string[]): void {
   const r = spawnSync('nasm', args, { cwd: work.path, encoding: 'utf8' });

@@ -4,24 +4,21 @@
  * file afterwards is the one QEMU leaves after running the same kernel on a copy.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workdir } from '../loader/toolchain';
 import { QEMU, qemuArgs, qemuAvailable } from '../support/qemu';
+import { PUTC } from '../support/guestSerial';
+import { cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const work = new Workdir();
 afterAll(() => work.remove());
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
 });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work.path, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(work.path)(...args); }
 
 /**
  * Prints the first 8 bytes of sector 0, writes sector 1 with "written!" repeated, flushes,
@@ -95,20 +92,7 @@ ready:                        ; waits for BSY to clear
   jnz .wait
   mov dx, 0x1f7
   ret
-putc:
-  push edx
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  pop edx
-  ret
-text: db 'written!'
+${PUTC}text: db 'written!'
 image_end:
 `, 'bin');
 

@@ -2,25 +2,21 @@
  * `vtscope run` as a user runs it: `node dist/cli.js` (built by `npm run build`, which `npm test`
  * runs first) in a child process, checking stdout bytes, stderr and the exit status.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workdir, runQemu } from '../loader/toolchain';
 import { qemuAvailable } from '../support/qemu';
+import { CLI, cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const work = new Workdir();
 afterAll(() => work.remove());
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
 });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work.path, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(work.path)(...args); }
 
 /** A flat Multiboot kernel at 1 MiB whose body is `code`. */
 function flatKernel(name: string, code: string): string {

@@ -3,24 +3,19 @@
  * process): the text screen printed after COM1's output, and text typed on the keyboard
  * arriving as the set 1 scan codes of the IBM table.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Workdir } from '../loader/toolchain';
+import { PUTC } from '../support/guestSerial';
+import { cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const work = new Workdir();
 afterAll(() => work.remove());
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
 });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: work.path, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(work.path, 'utf8')(...args); }
 
 function flatKernel(name: string, code: string): string {
   return work.nasm(name, `
@@ -34,20 +29,7 @@ start:
 ${code}
   mov al, 0
   out 0xf4, al
-putc:
-  push edx
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  pop edx
-  ret
-hex8:
+${PUTC}hex8:
   push eax
   shr al, 4
   call .digit

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Machine } from '../../src/machine/machine';
 import { nasm } from '../support/nasm';
 import { QEMU, qemuArgs } from '../support/qemu';
+import { PUTC } from '../support/guestSerial';
 
 const PRELUDE = `
 bits 32
@@ -58,20 +59,7 @@ start:
   mov word [idt + (%1) * 8 + 6], ax
 %endmacro
 
-putc:
-  push edx
-  push eax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop eax
-  mov dx, 0x3f8
-  out dx, al
-  pop edx
-  ret
-puts:
+${PUTC}puts:
   push eax
   push esi
 .char:

@@ -1,7 +1,6 @@
 // The VMM options of `vtscope run` and `vtscope compare`, as a user runs them:
 // `node dist/cli.js` (built by `npm run build`, which `npm test` runs first).
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,23 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSamples } from '../../scripts/samples.mjs';
 import type { ModeRow } from '../../src/cli/compareCommand';
 import { addressOf, assembleFile } from './support';
+import { cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const HOLES_ASM = fileURLToPath(new URL('../../samples/holes.asm', import.meta.url));
 let dir = '';
 const image = (name: string) => join(dir, `${name}.bin`);
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
   dir = mkdtempSync(join(tmpdir(), 'vtscope-vmm-cli-'));
   buildSamples({ outDir: dir, names: ['hello', 'pv-hello'] });
 });
 afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(dir)(...args); }
 
 function json(file: string) { return JSON.parse(readFileSync(join(dir, file), 'utf8')); }
 

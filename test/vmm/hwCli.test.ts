@@ -2,26 +2,21 @@
  * `vtscope run IMAGE --mode hw` as a user runs it: `node dist/cli.js` (built by `npm run
  * build`, which `npm test` runs first) in a child process, with --mem-virt, --stats and --json.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernel } from './support';
+import { cliIn, requireBuiltCli, type CliResult } from '../support/cli';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'vtscope-hw-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does)`);
+  requireBuiltCli();
 });
 
-function vtscope(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'] });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+function vtscope(...args: string[]): CliResult { return cliIn(dir)(...args); }
 
 /** Prints "hi", executes CPUID three times, exits with status (2 << 1) | 1. */
 const IMAGE = join(dir, 'hi.bin');
