@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { Workdir, run } from '../loader/toolchain';
 import { qemuAvailable, runQemu } from '../support/qemu';
+import { LINK_SCRIPT } from '../debug/kernels';
 
 const BOOT = `
 section .multiboot
@@ -29,18 +30,6 @@ align 16
 stack_top:
 `;
 
-const LINK = `
-ENTRY(start)
-SECTIONS {
-  . = 1M;
-  .text : { *(.multiboot) *(.text .text.*) }
-  .rodata : { *(.rodata .rodata.*) }
-  .data : { *(.data .data.*) }
-  .bss : { *(.bss .bss.*) *(COMMON) }
-  /DISCARD/ : { *(.note.*) *(.comment) *(.eh_frame) }
-}
-`;
-
 /** Freestanding, x87 floating point (no -mgeneral-regs-only, no SSE), libm calls inlined. */
 const CFLAGS = ['-m32', '-ffreestanding', '-nostdlib', '-fno-pic', '-fno-pie', '-O2', '-mfpmath=387', '-mno-sse',
   '-fno-math-errno', '-fno-stack-protector', '-fcf-protection=none', '-fno-asynchronous-unwind-tables', '-Wall', '-Wextra', '-Werror'];
@@ -53,7 +42,7 @@ beforeAll(() => {
   const boot = work.nasm('boot', BOOT, 'elf32');
   const obj = work.file('kernel.o');
   run('gcc', [...CFLAGS, '-c', new URL('./x87Kernel.c', import.meta.url).pathname, '-o', obj]);
-  kernel = work.ld('x87-kernel.elf', [boot, obj], LINK);
+  kernel = work.ld('x87-kernel.elf', [boot, obj], LINK_SCRIPT);
 });
 
 afterAll(() => work?.remove());
