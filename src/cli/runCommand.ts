@@ -3,6 +3,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { RunResult } from '../machine/machine';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { MAX_CPUS } from '../machine/smp';
 import { formatStats, vmmReport } from '../vmm/report';
 import { createVmm } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
@@ -14,6 +15,8 @@ import { EX_DATAERR, UsageError } from './usage';
 interface RunOptions {
   image: string;
   memoryMiB?: number;
+  /** Processors (native mode only). */
+  cpus?: number;
   maxInstructions?: number;
   json?: string;
   cmdline?: string;
@@ -30,6 +33,7 @@ export function parseRunArgs(args: string[]): RunOptions {
   return {
     image: positionals[0],
     memoryMiB: values.mem === undefined ? undefined : wholeNumber('--mem', values.mem, MIN_RAM_MIB, MAX_RAM_MIB),
+    cpus: parseCpus(values.cpus, values.mode),
     maxInstructions: values['max-instructions'] === undefined
       ? undefined
       : wholeNumber('--max-instructions', values['max-instructions'], 1, Number.MAX_SAFE_INTEGER),
@@ -60,7 +64,7 @@ export function runCommand(args: string[]): number {
   const jsonFd = opts.json === undefined ? undefined : openForWriting(opts.json);
 
   // Cycles are counted when they are reported; a plain native run is the bare machine.
-  const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, costModel: opts.vmm.costModel, memVirt: opts.vmm.memVirt, accounting: opts.vmm.stats || jsonFd !== undefined });
+  const vmm = createVmm(opts.vmm.mode, { memoryMiB: opts.memoryMiB, cpus: opts.cpus, costModel: opts.vmm.costModel, memVirt: opts.vmm.memVirt, accounting: opts.vmm.stats || jsonFd !== undefined });
   if (source !== undefined) vmm.holes.sourceOf = source;
   const stdout = new StdoutSink(1);
   let lastSerialByte = 0x0a;
@@ -96,6 +100,7 @@ function parseCommandLine(args: string[]) {
       strict: true,
       options: {
         mem: { type: 'string' },
+        cpus: { type: 'string' },
         'max-instructions': { type: 'string' },
         json: { type: 'string' },
         cmdline: { type: 'string' },
@@ -112,6 +117,14 @@ function parseCommandLine(args: string[]) {
       : (e as Error).message;
     throw new UsageError(`run: ${message}`);
   }
+}
+
+/** --cpus N: 1 to MAX_CPUS processors; the VMM modes run one. */
+function parseCpus(text: string | undefined, mode: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const cpus = wholeNumber('--cpus', text, 1, MAX_CPUS);
+  if (cpus > 1 && mode !== undefined && mode !== 'native') throw new UsageError(`run: --cpus applies to native mode (--mode ${mode} runs one processor)`);
+  return cpus;
 }
 
 export function wholeNumber(option: string, text: string, min: number, max: number, command = 'run'): number {

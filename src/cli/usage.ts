@@ -8,7 +8,7 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--max-instructions N] [--json FILE] [--cmdline STR]
+export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--cpus N] [--max-instructions N] [--json FILE] [--cmdline STR]
                    [--mode MODE] [--mem-virt ept|shadow] [--cost-model NAME] [--stats]
                    [--screen] [--keys TEXT] [--disk FILE [--disk-write]]
        vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
@@ -40,7 +40,10 @@ or with --port N on 127.0.0.1 port N (0 picks a free port and prints it on stder
 
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
-  --max-instructions N    stop after N guest instructions
+  --cpus N                processors, 1 to 8 (default 1; native mode only), as QEMU's -smp N:
+                          the others wait for INIT and STARTUP IPIs; they run in turn, 1000
+                          instructions each, and the clock counts all their instructions
+  --max-instructions N    stop after N guest instructions (of all processors together)
   --mode MODE             native (default), trap, bt, pv or hw
   --mem-virt ept|shadow   how hw virtualizes memory: EPT or shadow page tables (default: EPT
                           if the cost model's processor has it, as nehalem-ept does)

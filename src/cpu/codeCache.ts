@@ -45,7 +45,16 @@ export class CodeCache {
   /** Interpreted runs of a block before it is compiled to JavaScript (blockCompiler.ts); Infinity interprets everything. */
   compileAfter = COMPILE_THRESHOLD;
 
+  /** The caches of all processors sharing this one's RAM and code-page map, this one included. */
+  private peers: CodeCache[] = [this];
+
   constructor(private readonly cpu: Cpu) {}
+
+  /** Joins the caches of the processors `other` shares RAM with (index.ts createCpu). */
+  joinPeers(other: CodeCache): void {
+    this.peers = other.peers;
+    this.peers.push(this);
+  }
 
   /** The block starting at the current CS:EIP, decoding it if needed (may fault on the first fetch). */
   lookup(): Block {
@@ -121,14 +130,18 @@ export class CodeCache {
     return this.blocks[slot] === b;
   }
 
-  /** Code on `page` was written: drop its blocks. */
+  /** Code on `page` was written: drop its blocks, in every processor's cache. */
   invalidatePage(page: number): void {
+    for (const cache of this.peers) cache.dropPage(page);
+    this.cpu.codePages[page] = 0;
+  }
+
+  private dropPage(page: number): void {
     const list = this.byPage.get(page);
     if (list !== undefined) {
       for (const b of list) b.valid = false;
       this.byPage.delete(page);
     }
-    this.cpu.codePages[page] = 0;
     this.generation++;
     this.cpu.leaveBlock = true;   // the running block may be among them
   }
@@ -144,7 +157,8 @@ export class CodeCache {
   invalidateAll(): void {
     for (const [page, list] of this.byPage) {
       for (const b of list) b.valid = false;
-      this.cpu.codePages[page] = 0;
+      // A shared map keeps the page marked: another processor's cache may still hold code there.
+      if (this.peers.length === 1) this.cpu.codePages[page] = 0;
     }
     this.byPage.clear();
     this.tags.fill(-1);

@@ -127,8 +127,11 @@ export class Cpu {
   /** Permission bits a TLB entry needs for the fast path at the current CPL. */
   tlbReadNeed = TLB_VALID;
   tlbWriteNeed = TLB_SUP_WRITE;
-  /** Pages that hold decoded code: writes to them invalidate the decoded blocks (self-modifying code). */
-  readonly codePages: Uint8Array = new Uint8Array(1 << 20);
+  /**
+   * Pages that hold decoded code: writes to them invalidate the decoded blocks (self-modifying
+   * code). Processors sharing RAM share this map (index.ts createCpu).
+   */
+  readonly codePages: Uint8Array;
   code!: CodeCache;
 
   /** The one exception object raising throws. */
@@ -156,8 +159,9 @@ export class Cpu {
   watchedPages: Uint8Array | undefined = undefined;
   onWatchedAccess: (lin: number, size: number, write: boolean) => void = () => {};
 
-  constructor(bus: CpuBus) {
+  constructor(bus: CpuBus, codePages: Uint8Array = new Uint8Array(1 << 20)) {
     this.bus = bus;
+    this.codePages = codePages;
     this.ram = bus.ram;
     this.ram16 = new Uint16Array(bus.ram.buffer, bus.ram.byteOffset, bus.ram.length >> 1);
     this.ram32 = new Int32Array(bus.ram.buffer, bus.ram.byteOffset, bus.ram.length >> 2);

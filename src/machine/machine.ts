@@ -23,6 +23,7 @@ import { IoBus } from './ioBus';
 import { LAPIC_BASE, LAPIC_VERSION, LocalApic } from './localApic';
 import { MmioBus } from './mmioBus';
 import { PcInterrupts } from './pcInterrupts';
+import { MAX_CPUS, Processors, smpCpuModel } from './smp';
 import { Pic8259 } from './pic8259';
 import { Pit8254 } from './pit8254';
 import { SystemPorts } from './systemPorts';
@@ -36,6 +37,8 @@ export interface MachineOptions {
    * `memoryMiB` (Multiboot information, CMOS), so it sees the same machine in every mode.
    */
   hostReservedMiB?: number;
+  /** Processors, 1 to 8 (default 1): APIC IDs 0..N-1, as `qemu-system-i386 -smp N` (smp.ts). */
+  cpus?: number;
 }
 
 export type HaltReason = 'exit' | 'halt' | 'triple-fault' | 'exception-loop' | 'max-instructions' | 'reset' | 'vmm-stop';
@@ -62,9 +65,19 @@ export const EXIT_VMM_STOP = 10;
 export const NS_PER_INSTRUCTION = 1;
 /** Longest stretch the CPU runs before the machine looks at its devices again. */
 const SLICE = 1 << 20;
+/**
+ * With several processors, each runs this many instructions in turn, processor 0 first
+ * (round robin, as QEMU's single-threaded TCG schedules its vCPUs). The clock is the
+ * instructions of all processors together, 1 ns each, as under QEMU's -icount: every processor
+ * sees time pass while the others run, so N busy processors each run at 1/N GHz.
+ */
+export const QUANTUM = 1000;
 
 /** A halted guest that no interrupt has reached for this long (all lines masked) never wakes. */
 const MAX_IDLE_NS = 60e9;
+
+/** CMOS byte where QEMU's PC stores the number of processors less one (hw/i386/pc.c). */
+const CMOS_SMP_COUNT = 0x5f;
 
 const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8, IRQ_KEYBOARD = 1, IRQ_MOUSE = 12;
 
@@ -75,14 +88,22 @@ export class Machine implements CpuBus {
   /** The RAM the guest is told about: the start of `ram` (the rest belongs to a VMM). */
   readonly guestRamBytes: number;
   readonly mmioPages = new Uint8Array(1 << 20);
+  /** The bootstrap processor (cpus[0]). */
   readonly cpu: Cpu;
+  /** All processors, by APIC ID. */
+  readonly cpus: readonly Cpu[];
   readonly io = new IoBus();
   readonly mmio = new MmioBus(this.mmioPages);
   readonly pic = new Pic8259();
   readonly pit: Pit8254;
   readonly uart: Uart16550;
   readonly cmos: Cmos;
+  /** The bootstrap processor's local APIC (lapics[0]). */
   readonly lapic: LocalApic;
+  /** Each processor's local APIC: the page at 0xFEE00000 answers for the processor accessing it. */
+  readonly lapics: readonly LocalApic[];
+  /** Interprocessor interrupts and the application processors' start (smp.ts). */
+  readonly processors: Processors;
   readonly ioApic: IoApic;
   readonly imcr = new Imcr();
   readonly fwCfg: FwCfg;
@@ -104,6 +125,14 @@ export class Machine implements CpuBus {
    */
   onVmExit: (() => void) | undefined = undefined;
 
+  /** The processor running now (whose accesses reach the bus), by index. */
+  private current = 0;
+  /** With several processors: whose turn it is, and how many instructions are left of it (runRound). */
+  private turn = 0;
+  private turnLeft = QUANTUM;
+  /** Instructions each processor ran in a row without retiring one (exception loops), with several processors. */
+  private readonly stuck: number[];
+
   /** Virtual time spent halted, on top of the instruction count. */
   private idleNs = 0;
   private exitStatus = -1;
@@ -117,16 +146,29 @@ export class Machine implements CpuBus {
     this.ram = new Uint8Array((mib + (opts.hostReservedMiB ?? 0)) * 1024 * 1024);
     // The legacy VGA window and BIOS area are not RAM on a PC (0xA0000-0xFFFFF).
     for (let p = 0xa0; p < 0x100; p++) this.mmioPages[p] = 1;
+    const count = opts.cpus ?? 1;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_CPUS) {
+      throw new RangeError(`a machine has 1 to ${MAX_CPUS} processors, not ${count}`);
+    }
     this.cpu = createCpu(this);
-    this.lapic = new LocalApic(() => this.cpu.apicBase, (vector) => this.ioApic.eoi(vector));
-    this.ioApic = new IoApic((message) => this.lapic.receive(message));
+    const cpus = [this.cpu];
+    // Application processors: IA32_APIC_BASE without the BSP flag (bit 8).
+    for (let k = 1; k < count; k++) { const ap = createCpu(this, this.cpu); ap.apicBase = 0xfee00800; cpus.push(ap); }
+    cpus.forEach((cpu, k) => { cpu.model = smpCpuModel(cpu.model, k, count); });
+    this.cpus = cpus;
+    this.stuck = cpus.map(() => 0);
+    this.lapics = cpus.map((cpu) => new LocalApic(() => cpu.apicBase, (vector) => this.ioApic.eoi(vector)));
+    this.lapic = this.lapics[0];
+    this.processors = new Processors(cpus, this.lapics);
+    this.ioApic = new IoApic((message) => { for (const lapic of this.lapics) lapic.receive(message); });
     this.interrupts = new PcInterrupts(this.pic, this.ioApic, this.lapic, this.imcr);
     this.pit = new Pit8254((level) => this.interrupts.isaIrq(IRQ_PIT, level));
     this.uart = new Uart16550((level) => this.interrupts.isaIrq(IRQ_COM1, level));
     this.uart.onTransmit = (byte) => this.onSerialOutput(byte);
     this.cmos = new Cmos(this.guestRamBytes, (level) => this.interrupts.isaIrq(IRQ_RTC, level));
-    this.fwCfg = new FwCfg({ ramBytes: this.guestRamBytes, cpus: 1 }, guestRamDma(this.cpu, this.guestRamBytes));
-    const debugExit = new DebugExit((status) => { this.exitStatus = status; this.cpu.requestStop(StopReason.Requested); });
+    if (count > 1) this.cmos.setByte(CMOS_SMP_COUNT, count - 1);
+    this.fwCfg = new FwCfg({ ramBytes: this.guestRamBytes, cpus: count }, guestRamDma(this.cpu, this.guestRamBytes));
+    const debugExit = new DebugExit((status) => { this.exitStatus = status; this.running.requestStop(StopReason.Requested); });
     this.system = new SystemPorts(() => this.requestReset());
     this.i8042 = new I8042((level) => this.interrupts.isaIrq(IRQ_KEYBOARD, level),
       (level) => this.interrupts.isaIrq(IRQ_MOUSE, level), () => this.requestReset());
@@ -145,11 +187,19 @@ export class Machine implements CpuBus {
     this.io.registerRanges(this.cga.ports);
     this.io.registerRanges(this.i8042.ports);
     this.io.registerRanges(this.ide.ports);
-    this.mmio.register(LAPIC_BASE, 4096, this.lapic);
+    this.mmio.register(LAPIC_BASE, 4096, count === 1 ? this.lapic : {
+      read: (address, size) => this.lapics[this.current].read(address, size),
+      write: (address, size, value) => this.lapics[this.current].write(address, size, value),
+    });
     this.mmio.register(IOAPIC_BASE, 4096, this.ioApic);
     this.mmio.register(BIOS_ROM_BASE, BIOS_ROM_SIZE, new BiosRom(this.ram));
     this.firmwareInit();
+    this.processors.connect();
+    this.processors.parkApplicationProcessors();
   }
+
+  /** The processor running now (the bootstrap processor between runs with one processor). */
+  get running(): Cpu { return this.cpus[this.current]; }
 
   /**
    * What SeaBIOS leaves in the devices before QEMU starts a Multiboot kernel, so a guest sees
@@ -188,7 +238,7 @@ export class Machine implements CpuBus {
 
   /** A device programmed just now (the PIT, the UART, the APIC timer) may be due before the running slice ends. */
   private deviceProgrammed(): void {
-    const cpu = this.cpu;
+    const cpu = this.running;
     const due = cpu.icount + Math.max(1, Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION));
     if (due < cpu.runUntil) cpu.runUntil = due;
   }
@@ -206,11 +256,13 @@ export class Machine implements CpuBus {
       // An APIC write (timer, EOI, TPR, ICR, a redirection entry) may bring the next event or
       // an interrupt forward: it is looked at after this instruction, as after OUT.
       this.deviceProgrammed();
-      this.cpu.leaveBlock = true;
+      this.running.leaveBlock = true;
+      if (this.cpus.length > 1 && page === LAPIC_BASE >>> 12) this.processors.icrWritten(this.current, address & 0xfff);
     }
   }
-  intrPending(): boolean { return this.interrupts.pending(); }
-  intrAcknowledge(): number { return this.interrupts.acknowledge(); }
+  // The 8259's INTR reaches the bootstrap processor only (LINT0 of the others is masked).
+  intrPending(): boolean { return this.current === 0 ? this.interrupts.pending() : this.lapics[this.current].hasInterrupt(); }
+  intrAcknowledge(): number { return this.current === 0 ? this.interrupts.acknowledge() : this.lapics[this.current].acknowledge(); }
 
   // ---- loading and running --------------------------------------------------------------
 
@@ -227,7 +279,7 @@ export class Machine implements CpuBus {
 
   private requestReset(): void {
     this.resetRequested = true;
-    this.cpu.requestStop(StopReason.Requested);
+    this.running.requestStop(StopReason.Requested);
   }
 
   /** Loads a Multiboot image and leaves the CPU as a Multiboot loader does. */
@@ -240,6 +292,7 @@ export class Machine implements CpuBus {
     cpu.regs[EAX] = MULTIBOOT_BOOTLOADER_MAGIC;
     cpu.regs[EBX] = mbiAddress;
     cpu.eip = entry;
+    this.processors.parkApplicationProcessors();
   }
 
   /**
@@ -253,12 +306,17 @@ export class Machine implements CpuBus {
       system: this.system.saveState(), lapic: this.lapic.saveState(), ioApic: this.ioApic.saveState(),
       imcr: this.imcr.saveState(), fwCfg: this.fwCfg.saveState(),
       cga: this.cga.saveState(), i8042: this.i8042.saveState(), ide: this.ide.saveState(),
+      current: this.current, turn: this.turn, turnLeft: this.turnLeft, stuck: [...this.stuck], processors: this.processors.saveState(),
+      apLapics: this.lapics.slice(1).map((lapic) => lapic.saveState()),
     };
   }
 
   loadState(state: MachineState): void {
-    const { pic, pit, uart, cmos, system, lapic, ioApic, imcr, fwCfg, cga, i8042, ide, ...run } = state;
+    const { pic, pit, uart, cmos, system, lapic, ioApic, imcr, fwCfg, cga, i8042, ide, stuck, processors, apLapics, ...run } = state;
     Object.assign(this, run);
+    stuck.forEach((n, k) => { this.stuck[k] = n; });
+    this.processors.loadState(processors);
+    apLapics.forEach((s, k) => this.lapics[k + 1].loadState(s));
     this.pic.loadState(pic);
     this.pit.loadState(pit);
     this.uart.loadState(uart);
@@ -274,29 +332,37 @@ export class Machine implements CpuBus {
   }
 
   /** Virtual time now, in nanoseconds. */
-  nowNs(): number { return this.cpu.icount * NS_PER_INSTRUCTION + this.idleNs; }
+  nowNs(): number { return this.instructions() * NS_PER_INSTRUCTION + this.idleNs; }
+
+  /** Instructions retired by all processors together. */
+  instructions(): number {
+    let n = 0;
+    for (const cpu of this.cpus) n += cpu.icount;
+    return n;
+  }
 
   private syncDevices(): void {
     const now = this.nowNs();
     this.pit.advanceTo(now);
     this.cmos.advanceTo(now);
     this.uart.advanceTo(now);
-    this.lapic.advanceTo(now);
+    for (const lapic of this.lapics) lapic.advanceTo(now);
     this.i8042.advanceTo(now);
     this.ide.advanceTo(now);
   }
 
   private nextDeviceEventNs(): number {
-    return Math.min(this.pit.nextEventNs(), this.cmos.nextEventNs(), this.uart.nextEventNs(), this.lapic.nextEventNs(),
+    let next = Math.min(this.pit.nextEventNs(), this.cmos.nextEventNs(), this.uart.nextEventNs(), this.lapic.nextEventNs(),
       this.i8042.nextEventNs(), this.ide.nextEventNs());
+    for (let k = 1; k < this.lapics.length; k++) next = Math.min(next, this.lapics[k].nextEventNs());
+    return next;
   }
 
   /** Runs until the guest exits, halts for good, triple-faults or the budget runs out. */
   run(opts: { maxInstructions?: number } = {}): RunResult {
-    const cpu = this.cpu;
     const limit = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
-      const result = this.runSlice(limit - cpu.icount);
+      const result = this.runSlice(limit - this.instructions());
       if (result !== undefined) return result;
     }
   }
@@ -306,6 +372,7 @@ export class Machine implements CpuBus {
    * end of the run, or undefined if the guest can go on (the debugger calls this in slices).
    */
   runSlice(budget: number): RunResult | undefined {
+    if (this.cpus.length > 1) return this.runRound(budget);
     const cpu = this.cpu;
     if (budget <= 0) return this.finish('max-instructions');
     const untilEvent = Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION);
@@ -339,6 +406,73 @@ export class Machine implements CpuBus {
   }
 
   /**
+   * runSlice with several processors: the round-robin schedule (QUANTUM instructions a turn,
+   * processors waiting for a STARTUP IPI skipped, a turn ending early when its processor
+   * halts), for at most `budget` instructions and one round. A turn goes on across calls, so
+   * the schedule does not depend on how a run is cut into slices (by the debugger, say). A
+   * processor that stops (a breakpoint, an exception the debugger catches) ends the slice and
+   * stays `running`. Time skips ahead only while every processor halts.
+   */
+  private runRound(budget: number): RunResult | undefined {
+    if (budget <= 0) return this.finish('max-instructions');
+    let left = budget;
+    for (let turnsEnded = 0; turnsEnded < this.cpus.length && left > 0;) {
+      const k = this.turn, cpu = this.cpus[k];
+      if (!this.processors.waitingForSipi[k]) {
+        this.current = k;
+        const untilEvent = Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION);
+        const before = cpu.icount;
+        const steps = Math.max(1, Math.min(left, this.turnLeft, untilEvent));
+        runCpu(cpu, steps);
+        // Exception deliveries that retire nothing still use the turn up, so a faulting processor lets the others run.
+        const used = Math.max(1, cpu.icount - before);
+        left -= used;
+        this.turnLeft -= used;
+        if (cpu.stopReason === StopReason.VmExit) this.onVmExit?.();
+        this.syncDevices();
+        if (this.exitStatus >= 0) return this.finish('exit');
+        if (this.resetRequested) return this.finish('reset');
+        if (cpu.stopReason === StopReason.TripleFault) return this.finish('triple-fault');
+        const stuck = cpu.icount === before && !cpu.halted && cpu.stopReason === StopReason.None;
+        this.stuck[k] = stuck ? this.stuck[k] + steps : 0;
+        if (this.stuck[k] >= SLICE) return this.finish('exception-loop');
+        if (cpu.stopReason !== StopReason.None) return undefined;
+        if (!cpu.halted && this.turnLeft > 0) continue;
+      }
+      this.turn = (k + 1) % this.cpus.length;
+      this.turnLeft = QUANTUM;
+      turnsEnded++;
+    }
+    return this.idleWhileAllHalt();
+  }
+
+  /** With several processors, after a round: skips time while all of them halt (runRound). */
+  private idleWhileAllHalt(): RunResult | undefined {
+    if (this.cpus.some((cpu, k) => !cpu.halted && !this.processors.waitingForSipi[k])) { this.idleSince = -1; return undefined; }
+    if (this.interruptWakes()) { this.idleSince = -1; return undefined; }
+    const wakeable = this.cpus.some((cpu, k) => !this.processors.waitingForSipi[k] && (cpu.flags & FLAG_IF) !== 0);
+    const next = this.nextDeviceEventNs();
+    if (!wakeable || next === Infinity) return this.finish('halt');
+    if (next > this.nowNs()) this.idleNs += next - this.nowNs();
+    this.syncDevices();
+    if (this.interruptWakes()) this.idleSince = -1;
+    else if (this.idleSince < 0) this.idleSince = this.nowNs();
+    else if (this.nowNs() - this.idleSince > MAX_IDLE_NS) return this.finish('halt');
+    return undefined;
+  }
+
+  /** Whether an interrupt is pending for a halted processor that takes interrupts (leaves processor 0 running). */
+  private interruptWakes(): boolean {
+    let wakes = false;
+    for (let k = 0; k < this.cpus.length && !wakes; k++) {
+      this.current = k;
+      wakes = !this.processors.waitingForSipi[k] && (this.cpus[k].flags & FLAG_IF) !== 0 && this.intrPending();
+    }
+    this.current = 0;
+    return wakes;
+  }
+
+  /**
    * Waits as a hypervisor waits for a halted virtual CPU (src/vmm/hw): virtual time skips from
    * one device event to the next until an interrupt reaches the CPU's INTR. False when none
    * comes within MAX_IDLE_NS (or no device event is due at all): the CPU sleeps for good.
@@ -356,7 +490,7 @@ export class Machine implements CpuBus {
   }
 
   private finish(reason: HaltReason): RunResult {
-    const cpu = this.cpu;
+    const cpu = this.running;
     // Where the run stopped: the next instruction after HLT or at the budget, else the
     // instruction that ended it (the OUT to 0xF4, the one that triple-faulted).
     const eip = cpu.halted || reason === 'max-instructions' ? cpu.eip : cpu.eipStart;
@@ -387,8 +521,8 @@ export class Machine implements CpuBus {
         break;
       default:
         exitCode = EXIT_MAX_INSTRUCTIONS;
-        message = `instruction limit of ${cpu.icount} reached ${at}`;
+        message = `instruction limit of ${this.instructions()} reached ${at}`;
     }
-    return { haltReason: reason, exitCode, instructions: cpu.icount, eip: eip >>> 0, message };
+    return { haltReason: reason, exitCode, instructions: this.instructions(), eip: eip >>> 0, message };
   }
 }

@@ -56,6 +56,8 @@ export interface MachineSnapshot {
   /** Instructions retired when it was taken. */
   readonly icount: number;
   readonly cpu: CpuState;
+  /** The application processors, with several (Machine.cpus after the first). */
+  readonly aps: readonly CpuState[];
   /** RAM, one array per 4 KiB page (never written after the snapshot is made). */
   readonly pages: readonly Uint8Array[];
   readonly devices: MachineState;
@@ -143,7 +145,10 @@ export function takeSnapshot(machine: Machine, previous?: MachineSnapshot): Mach
       ownBytes += PAGE;
     }
   }
-  return { icount: machine.cpu.icount, cpu: saveCpu(machine.cpu), pages, devices: machine.saveState(), ownBytes };
+  return {
+    icount: machine.cpu.icount, cpu: saveCpu(machine.cpu), aps: machine.cpus.slice(1).map(saveCpu), pages,
+    devices: machine.saveState(), ownBytes,
+  };
 }
 
 /**
@@ -163,5 +168,6 @@ export function restoreSnapshot(machine: Machine, s: MachineSnapshot): void {
     if (cpu.codePages[p] !== 0) cpu.code.invalidatePage(p);
   }
   loadCpu(cpu, s.cpu);
+  s.aps.forEach((state, k) => loadCpu(machine.cpus[k + 1], state));
   machine.loadState(s.devices);
 }

@@ -41,6 +41,8 @@ export interface ModeMonitor extends Monitor {
 export interface VmmOptions {
   /** Guest RAM in MiB (default 64). */
   memoryMiB?: number;
+  /** Processors of the machine (default 1); more than one in native mode only. */
+  cpus?: number;
   /** Cost preset name (costModel.ts); default DEFAULT_COST_PRESET. */
   costModel?: string;
   /**
@@ -89,7 +91,8 @@ export class Vmm {
     }
     this.costs = preset;
     const deprivileged = mode !== 'native';
-    this.machine = new Machine({ memoryMiB: opts.memoryMiB, hostReservedMiB: deprivileged ? VMM_RESERVED_MIB : 0 });
+    if ((opts.cpus ?? 1) > 1 && mode !== 'native') throw new VmmConfigError(`--cpus applies to native mode: ${mode} runs one processor`);
+    this.machine = new Machine({ memoryMiB: opts.memoryMiB, cpus: opts.cpus, hostReservedMiB: deprivileged ? VMM_RESERVED_MIB : 0 });
     this.cpu = this.machine.cpu;
     this.log = new ExitLog(mode);
     this.accounting = new Accounting(this.cpu);

@@ -1,0 +1,429 @@
+/**
+ * Several processors (`Machine({ cpus: N })`) against `qemu-system-i386 -smp N`: what the
+ * firmware and CPUID tell a kernel about them, and a kernel that starts its application
+ * processors with INIT-SIPI-SIPI through a real-mode trampoline at 0x8000. The kernel's output
+ * is made deterministic under QEMU too (its vCPUs run in parallel threads there): the
+ * processors print in APIC ID order by taking turns on a ticket, and the bootstrap processor
+ * waits for each fixed IPI's answer before sending the next.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../../src/machine/machine';
+import { restoreSnapshot, takeSnapshot } from '../../src/machine/snapshot';
+import { QEMU, qemuArgs, qemuAvailable } from '../support/qemu';
+import { hexBytes, probeImage, sections } from './probeKernel';
+
+/** What the probe printed under vtscope with `cpus` processors, and how many instructions that took. */
+function runSmp(image: Uint8Array, cpus: number): { out: string; instructions: number } {
+  const m = new Machine({ cpus });
+  let out = '';
+  m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+  m.load(image);
+  const result = m.run({ maxInstructions: 50_000_000 });
+  if (result.haltReason !== 'exit') throw new Error(`probe did not exit: ${result.message}\n${out}`);
+  return { out, instructions: result.instructions };
+}
+
+/** In the MP configuration table: the checksum, the entry count, the first processor entry's features. */
+const CHECKSUM = 7, ENTRY_COUNT = 34, FEATURES = 44 + 8;
+
+async function runQemuSmp(image: Uint8Array, cpus: number): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'vtscope-smp-'));
+  try {
+    const path = join(dir, 'probe.bin');
+    writeFileSync(path, image);
+    return await new Promise<string>((resolve, reject) => {
+      const child = execFile(QEMU, [...qemuArgs(path, 64), '-smp', String(cpus)], { encoding: 'latin1', timeout: 20_000 },
+        (error, stdout, stderr) => {
+          // isa-debug-exit with 0 ends QEMU with status 1.
+          if (error?.code === 1) resolve(stdout);
+          else reject(new Error(`${QEMU} -smp ${cpus} did not exit through isa-debug-exit: ${error?.message ?? ''}\n${stderr}\n${stdout}`));
+        });
+      child.stdin?.end();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPUID leaves 1 and 4, the CMOS processor count, fw_cfg's count, and the MP configuration table. */
+const FIRMWARE_PROBE = probeImage(`
+main:
+  title 'cpuid 1'
+  mov eax, 1
+  cpuid
+  call hex32
+  call space
+  mov eax, ebx
+  call hex32
+  call space
+  mov eax, ecx
+  call hex32
+  call space
+  mov eax, edx
+  call hex32
+  call nl
+  title 'cpuid 4'
+  xor esi, esi
+.leaf4:
+  mov eax, 4
+  mov ecx, esi
+  cpuid
+  call hex32
+  call space
+  inc esi
+  cmp esi, 5
+  jne .leaf4
+  call nl
+  title 'cmos 5f'
+  mov al, 0x5f
+  out 0x70, al
+  in al, 0x71
+  call hex8
+  call nl
+  title 'fw_cfg cpus'
+  mov dx, 0x510
+  mov ax, 5
+  out dx, ax
+  mov dx, 0x511
+  in al, dx
+  call hex8
+  in al, dx
+  call hex8
+  call nl
+  title 'mp config'
+  mov esi, 0xf0000
+.scan:
+  cmp dword [esi], '_MP_'
+  je .found
+  add esi, 16
+  cmp esi, 0x100000
+  jne .scan
+  jmp exit
+.found:
+  mov esi, [esi + 4]
+  mov eax, esi
+  call hex32
+  call nl
+  movzx ecx, word [esi + 4]
+  call dump
+  jmp exit
+`);
+
+/**
+ * The real-mode trampoline an application processor starts in (copied to 0x8000, STARTUP
+ * vector 0x08): LGDT with a 16-bit operand, whose base's top byte (0xFF here) is ignored,
+ * CR0.PE, and a far jump to 32-bit code at `ap_main`.
+ */
+const AP_TRAMPOLINE = `
+bits 16
+trampoline:
+  cli
+  mov ax, cs
+  mov ds, ax
+  lgdt [tramp_gdtr - trampoline]
+  mov eax, cr0
+  or al, 1
+  mov cr0, eax
+  jmp dword 0x08:ap_main
+tramp_gdtr:
+  dw 23
+  dd 0xff000000 + 0x8000 + tramp_gdt - trampoline
+tramp_gdt:
+  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+trampoline_end:
+bits 32
+`;
+
+/** Copies the trampoline to 0x8000 and sends INIT, STARTUP, STARTUP to all other processors. */
+const START_APS = `
+  mov esi, trampoline
+  mov edi, 0x8000
+  mov ecx, trampoline_end - trampoline
+  rep movsb
+  mov dword [APIC + 0x310], 0
+  mov dword [APIC + 0x300], 0x000c4500     ; INIT, all excluding self
+  call delay
+  mov dword [APIC + 0x300], 0x000c4608     ; STARTUP at 0x8000, all excluding self
+  call delay
+  mov dword [APIC + 0x300], 0x000c4608
+`;
+
+/**
+ * The bootstrap processor copies the trampoline to 0x8000, reads the processor count from
+ * fw_cfg, sends INIT, STARTUP, STARTUP to all others and waits for them. Each application
+ * processor switches to protected mode (LGDT with a 16-bit operand: the base's top byte, 0xFF
+ * here, is ignored), takes a stack by APIC ID, adds 1 to a shared counter with LOCK XADD,
+ * enables its local APIC and, when the ticket shows its APIC ID, prints its APIC ID from the
+ * APIC's ID register and from CPUID, passes the ticket on and halts with interrupts enabled.
+ * The bootstrap processor then prints the counter and wakes each one with a fixed IPI to its
+ * APIC ID; the handler prints who took it and answers.
+ */
+const SMP_KERNEL = probeImage(`
+%define APIC 0xfee00000
+
+main:
+  set_gate 0x40, ipi_handler
+  mov dx, 0x510
+  mov ax, 5
+  out dx, ax
+  mov dx, 0x511
+  in al, dx
+  movzx eax, al
+  mov [cpus], eax
+  mov esi, msg_bsp
+  call puts
+  call hex8
+  call nl
+  mov dword [ticket], 1
+${START_APS}.wait_all:
+  pause
+  mov eax, [ticket]
+  cmp eax, [cpus]
+  jne .wait_all
+  mov esi, msg_count
+  call puts
+  mov eax, [counter]
+  call hex32
+  call nl
+  mov ebx, 1
+.wake:
+  cmp ebx, [cpus]
+  je .done
+  mov dword [answer], -1
+  mov eax, ebx
+  shl eax, 24
+  mov [APIC + 0x310], eax
+  mov dword [APIC + 0x300], 0x00004040     ; fixed, vector 0x40, to APIC ID EBX
+.wait_answer:
+  pause
+  cmp [answer], ebx
+  jne .wait_answer
+  inc ebx
+  jmp .wake
+.done:
+  mov esi, msg_done
+  call puts
+  jmp exit
+
+delay:
+  mov ecx, 20000
+.spin:
+  loop .spin
+  ret
+
+${AP_TRAMPOLINE}
+bits 32
+
+ap_main:
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov edi, [APIC + 0x20]
+  shr edi, 24
+  mov esp, edi
+  shl esp, 12
+  add esp, 0x20000
+  lidt [idtr]
+  mov eax, 1
+  lock xadd [counter], eax
+  mov dword [APIC + 0xf0], 0x1ff
+.my_turn:
+  pause
+  cmp [ticket], edi
+  jne .my_turn
+  mov esi, msg_ap
+  call puts
+  mov eax, edi
+  call hex8
+  call space
+  mov eax, 1
+  cpuid
+  shr ebx, 16
+  mov eax, ebx
+  call hex8
+  shr eax, 8
+  call space
+  call hex8
+  call nl
+  lock inc dword [ticket]
+  sti
+.idle:
+  hlt
+  jmp .idle
+
+ipi_handler:
+  push eax
+  push esi
+  mov esi, msg_ipi
+  call puts
+  mov eax, [APIC + 0x20]
+  shr eax, 24
+  call hex8
+  call nl
+  mov dword [APIC + 0xb0], 0
+  mov [answer], eax
+  pop esi
+  pop eax
+  iret
+
+msg_bsp: db 'BSP cpus ', 0
+msg_ap: db 'AP ', 0
+msg_count: db 'counter ', 0
+msg_ipi: db 'IPI taken by ', 0
+msg_done: db 'done', 10, 0
+align 4
+cpus: dd 0
+ticket: dd 0
+counter: dd 0
+answer: dd 0
+`);
+
+/**
+ * Self-modifying code across processors: the bootstrap processor runs `constant` often
+ * enough to have it decoded and compiled, then the application processor rewrites its
+ * immediate; the bootstrap processor's next call must see the new instruction.
+ */
+const CROSS_SMC_KERNEL = probeImage(`
+%define APIC 0xfee00000
+main:
+  mov ecx, 100
+.warm:
+  call constant
+  loop .warm
+  call hex32
+  call nl
+${START_APS}
+.wait:
+  pause
+  cmp dword [patched], 1
+  jne .wait
+  call constant
+  call hex32
+  call nl
+  jmp exit
+
+constant:
+  mov eax, 0x11111111
+  ret
+
+delay:
+  mov ecx, 20000
+.spin:
+  loop .spin
+  ret
+
+${AP_TRAMPOLINE}
+ap_main:
+  mov ax, 0x10
+  mov ds, ax
+  mov dword [constant + 1], 0x22222222
+  mov dword [patched], 1
+.idle:
+  cli
+  hlt
+  jmp .idle
+
+align 4
+patched: dd 0
+`);
+
+describe('several processors on the machine', () => {
+  it('rejects a processor count outside 1 to 8', () => {
+    expect(() => new Machine({ cpus: 0 })).toThrow(/1 to 8 processors, not 0/);
+    expect(() => new Machine({ cpus: 9 })).toThrow(/1 to 8 processors, not 9/);
+  });
+
+  it('starts the application processors through INIT-SIPI-SIPI, the same way on every run', () => {
+    const first = runSmp(SMP_KERNEL, 4), second = runSmp(SMP_KERNEL, 4);
+    // CPUID.01H:EBX[23:16] is the count of logical processors, [31:24] the initial APIC ID.
+    expect(first.out).toBe([
+      'BSP cpus 04', 'AP 01 04 01', 'AP 02 04 02', 'AP 03 04 03', 'counter 00000003',
+      'IPI taken by 01', 'IPI taken by 02', 'IPI taken by 03', 'done', '',
+    ].join('\n'));
+    expect(second).toEqual(first);
+    // Cut into small slices, as the debugger runs it: the same schedule, so the same run.
+    const m = new Machine({ cpus: 4 });
+    let out = '';
+    m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+    m.load(SMP_KERNEL);
+    let result;
+    do result = m.runSlice(777); while (result === undefined);
+    expect({ out, instructions: result.instructions }).toEqual(first);
+  });
+
+  it('drops code one processor cached when another one writes it', () => {
+    expect(runSmp(CROSS_SMC_KERNEL, 2).out).toBe('11111111\n22222222\n');
+  });
+
+  it('restores all processors from a snapshot and runs the same again', () => {
+    const m = new Machine({ cpus: 3 });
+    let out = '';
+    m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+    m.load(SMP_KERNEL);
+    // Part way: once the application processors have started, before they have all printed.
+    while (!m.cpus[2].protectedMode) expect(m.runSlice(10)).toBeUndefined();
+    expect(out).toMatch(/^BSP cpus 03\n(A|AP 0|AP 01 03 01\n)?$/);
+    const snapshot = takeSnapshot(m), printed = out.length;
+    const first = m.run({ maxInstructions: 50_000_000 }), rest = out.slice(printed);
+    restoreSnapshot(m, snapshot);
+    out = '';
+    const again = m.run({ maxInstructions: 50_000_000 });
+    expect(out).toBe(rest);
+    expect(again).toEqual(first);
+    expect(first.haltReason).toBe('exit');
+  });
+
+  it('leaves the application processors halted until a kernel starts them', () => {
+    const m = new Machine({ cpus: 2 });
+    m.load(probeImage('main:\n  jmp exit\n'));
+    expect(m.cpus[1].halted).toBe(true);
+    expect(m.cpus[1].protectedMode).toBe(false);
+    expect(m.run({ maxInstructions: 1_000_000 }).haltReason).toBe('exit');
+  });
+});
+
+describe.skipIf(!qemuAvailable())('several processors against qemu-system-i386 -smp N', () => {
+  it('the cross-processor self-modifying code kernel prints what it prints under QEMU', async () => {
+    expect(runSmp(CROSS_SMC_KERNEL, 2).out).toBe(await runQemuSmp(CROSS_SMC_KERNEL, 2));
+  });
+
+  for (const cpus of [2, 4]) {
+    it(`CPUID, CMOS, fw_cfg and the MP table are QEMU's with ${cpus} processors`, async () => {
+      const ours = sections(runSmp(FIRMWARE_PROBE, cpus).out), qemu = sections(await runQemuSmp(FIRMWARE_PROBE, cpus));
+      // vtscope's model leaves out PAE, MMX, SSE, SSE2 (EDX) and SSE3 (ECX) (cpuid.ts): those
+      // bits aside, leaf 1 is QEMU's, with the count in EBX[23:16] and HTT (EDX bit 28) set.
+      const leaf1 = (s: Map<string, string>) => s.get('cpuid 1')!.trim().split(' ').map((v) => parseInt(v, 16));
+      const [o, q] = [leaf1(ours), leaf1(qemu)];
+      const NOT_MODELLED_EDX = 0x06800040, NOT_MODELLED_ECX = 1;
+      expect(o).toEqual([q[0], q[1], (q[2] & ~NOT_MODELLED_ECX) >>> 0, (q[3] & ~NOT_MODELLED_EDX) >>> 0]);
+      expect((o[1] >>> 16) & 0xff).toBe(cpus);
+      expect(o[3] & (1 << 28)).not.toBe(0);
+      expect(ours.get('cpuid 4')).toBe(qemu.get('cpuid 4'));
+      expect(ours.get('cmos 5f')).toBe(qemu.get('cmos 5f'));
+      expect(ours.get('fw_cfg cpus')).toBe(`0${cpus}00\n`);
+      expect(ours.get('fw_cfg cpus')).toBe(qemu.get('fw_cfg cpus'));
+      // SeaBIOS lists one processor entry per package, and -smp N is one package of N cores;
+      // the entry's feature flags are CPUID's (compared above), and the checksum with them.
+      const table = (s: Map<string, string>) => {
+        const [address, ...bytes] = s.get('mp config')!.trim().split('\n');
+        const t = hexBytes(bytes.join('\n'));
+        const view = new DataView(t.buffer);
+        expect(view.getUint32(FEATURES, true)).toBe(leaf1(s)[3]);
+        view.setUint32(FEATURES, 0);
+        t[CHECKSUM] = 0;
+        return { address, entries: view.getUint16(ENTRY_COUNT, true), bytes: [...t] };
+      };
+      expect(table(ours)).toEqual(table(qemu));
+      expect(table(ours).entries).toBe(18);
+    });
+
+    it(`the INIT-SIPI-SIPI kernel prints what it prints under QEMU with ${cpus} processors`, async () => {
+      expect(runSmp(SMP_KERNEL, cpus).out).toBe(await runQemuSmp(SMP_KERNEL, cpus));
+    });
+  }
+});
