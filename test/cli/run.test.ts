@@ -54,7 +54,7 @@ describe('vtscope without a kernel', () => {
   it('--help prints the usage on stdout', () => {
     const r = vtscope('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: vtscope run IMAGE \[--mem MIB\] \[--max-instructions N\] \[--json FILE\] \[--cmdline STR\]\n/);
+    expect(r.stdout).toMatch(/^Usage: vtscope run IMAGE \[--mem MIB\] \[--cpus N\] \[--max-instructions N\] \[--json FILE\] \[--cmdline STR\]\n/);
     expect(r.stdout).toContain('(v << 1) | 1');
     expect(vtscope('run', '--help').stdout).toBe(r.stdout);
   });
