@@ -2,7 +2,7 @@
 // Used by `npm run samples` (build-samples.mjs) and by the tests.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const samplesDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'samples');
@@ -21,6 +21,15 @@ const SAMPLES = [
   { name: 'pv-hello', kind: 'flat', sources: ['pv-hello.asm'], mode: 'pv' },
   { name: 'pv-timer', kind: 'flat', sources: ['pv-timer.asm'], mode: 'pv' },
   { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld'] },
+  {
+    name: 'apic-timer', kind: 'elf',
+    sources: ['apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/mptable.c', 'apic-timer/console.c', 'apic-timer/link.ld'],
+  },
+  {
+    name: 'processes', kind: 'elf',
+    sources: ['processes/boot.asm', 'processes/kernel.c', 'processes/descriptors.c', 'processes/proc.c',
+      'processes/user.c', 'processes/ata.c', 'processes/console.c', 'processes/link.ld'],
+  },
 ];
 
 const DEBIAN_PACKAGE = { nasm: 'nasm', gcc: 'gcc-multilib', ld: 'binutils' };
@@ -31,6 +40,8 @@ const CFLAGS = [
   // Integer instructions only, and nothing the kernel does not need.
   '-mgeneral-regs-only', '-fno-stack-protector', '-fcf-protection=none',
   '-fno-asynchronous-unwind-tables',
+  // EBP chains the frames: the debugger walks the stack and shows each frame's memory through it.
+  '-fno-omit-frame-pointer',
 ];
 
 export class SampleBuildError extends Error {
@@ -73,17 +84,21 @@ function buildFlat(sample, outDir) {
   run('nasm', ['-f', 'bin', '-o', sample.image, '-l', join(outDir, `${sample.name}.lst`), source], source);
 }
 
+/** sources: the boot code (nasm), the C files in link order, the linker script. */
 function buildElf(sample, outDir) {
-  const [bootAsm, kernelC, linkerScript] = sample.sources;
+  const bootAsm = sample.sources[0], linkerScript = sample.sources[sample.sources.length - 1];
   const objDir = join(outDir, `${sample.name}.obj`);
   mkdirSync(objDir, { recursive: true });
   const bootObj = join(objDir, 'boot.o');
-  const kernelObj = join(objDir, 'kernel.o');
   run('nasm', ['-f', 'elf32', '-g', '-F', 'dwarf', '-o', bootObj, bootAsm], bootAsm);
-  run('gcc', [...CFLAGS, '-c', '-o', kernelObj, kernelC], kernelC);
-  // The kernel runs in ring 0 with paging off: segment permissions mean nothing to it.
+  const cObjects = sample.sources.slice(1, -1).map((source) => {
+    const obj = join(objDir, `${basename(source, '.c')}.o`);
+    run('gcc', [...CFLAGS, '-c', '-o', obj, source], source);
+    return obj;
+  });
+  // Segment permissions in the ELF file mean nothing to a kernel that sets up its own.
   run('ld', ['-m', 'elf_i386', '-T', linkerScript, '-z', 'noexecstack', '--no-warn-rwx-segments',
-    '-o', sample.image, bootObj, kernelObj], linkerScript);
+    '-o', sample.image, bootObj, ...cObjects], linkerScript);
 }
 
 function run(tool, args, file) {

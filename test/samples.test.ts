@@ -98,6 +98,39 @@ const expected: Record<string, Expectation> = {
       'sorted:   -2147483648 -15 -4 0 7 7 31 42 1000000 2147483647',
     ],
   },
+  // test/vmm/cKernels.test.ts checks these two in every mode, and with a disk.
+  'apic-timer': {
+    lines: [
+      'apic-timer: Multiboot magic 0x2badb002',
+      'MP floating pointer at 0x000f5ba0 (BIOS ROM), spec 1.4, virtual wire mode',
+      'MP configuration table at 0x000f5bb0: OEM "BOCHSCPU", product "0.1", 18 entries',
+      '  1 processor(s), the bootstrap processor has APIC ID 0, local APICs at 0xfee00000',
+      '  I/O APIC 0 (version 0x11) at 0xfec00000',
+      '  ISA IRQ -> INTIN: 0->2 1->1 3->3 4->4 6->6 7->7 8->8 12->12 13->13 14->14 15->15',
+      'local APIC: ID 0, version 0x14, 6 LVT entries',
+      'I/O APIC: version 0x20, 24 inputs',
+      'PIT: 1000 Hz on ISA IRQ 0 -> I/O APIC INTIN 2 -> vector 0x30',
+      'APIC timer: periodic, divide by 16, initial count 62500 -> vector 0x40',
+      'interrupts taken: 10 PIT, 10 APIC timer, 1 self-IPI, 0 spurious',
+      'APIC error status 0x00000000',
+    ],
+  },
+  processes: {
+    // Without a disk; x -> 1103515245x + 12345 (mod 2^32) 200000 times from the pid gives the LCG values.
+    lines: [
+      'processes: Multiboot magic 0x2badb002',
+      'disk: none on the primary IDE channel',
+      'scheduler: 3 processes, round robin on PIT IRQ 0 every 60 PIT cycles',
+      ...[[1, 'ae3700c1'], [2, '3ababdc2'], [3, 'c73e7ac3']].flatMap(([pid, lcg]) => [
+        `process ${pid}: exit code ${pid === 3 ? -1 : pid}, preempted by the timer`,
+        `  computed: LCG from the pid after 200000 steps = 0x${lcg}`,
+        `  private page at 0x40000000 holds 0x${String(pid).repeat(8)}`,
+        `  block ${pid}: read failed`,
+      ]),
+      '  reading kernel memory at 0x00100000',
+      /  killed: exception 0x0000000e at EIP 0x[0-9a-f]{8}, page fault at 0x00100000 error code 0x00000005/,
+    ],
+  },
 };
 
 function wholeOutput(lines: Line[]): RegExp {

@@ -3,6 +3,7 @@
  * every problem is a LaunchError that names the attribute and says what it must be.
  */
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { MAX_CPUS } from '../machine/smp';
 import { COST_PRESETS } from '../vmm/costModel';
 import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { MODE_NAMES, type ModeName } from '../vmm/vmm';
@@ -21,6 +22,8 @@ export interface LaunchConfig {
   costModel?: string;
   stopOnEntry: boolean;
   memoryMiB?: number;
+  /** Processors (native mode only), each a thread. */
+  cpus?: number;
   /** The Multiboot command line (after the image name, as QEMU passes it). */
   args?: string;
   /** Text the guest receives on COM1 from the start. */
@@ -67,6 +70,9 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
   }
   const memoryMiB = optional('memoryMiB', `a whole number of MiB from ${MIN_RAM_MIB} to ${MAX_RAM_MIB}`,
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= MIN_RAM_MIB && v <= MAX_RAM_MIB);
+  const cpus = optional('cpus', `a whole number of processors from 1 to ${MAX_CPUS}`,
+    (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CPUS);
+  if (cpus !== undefined && cpus > 1 && mode !== 'native') throw new LaunchError(`launch: 'cpus' applies to mode 'native' (mode '${mode}' runs one processor)`);
   return {
     program,
     mode,
@@ -74,6 +80,7 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
     costModel,
     stopOnEntry: optional('stopOnEntry', 'true or false', (v): v is boolean => typeof v === 'boolean') ?? false,
     memoryMiB,
+    cpus,
     args: optional('args', 'a string (the Multiboot command line)', isString),
     serialInput: optional('serialInput', 'a string', isString),
     serial: serialTarget(optional('serial', "'console', 'none' or the path of a file", isString)),

@@ -29,6 +29,7 @@ import { deviceScope } from './deviceView';
 import { disassemble, type DisassembledLine } from './disassembly';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
 import { ExecutionHistory, type HistoryOptions } from './executionHistory';
+import { frameNodes, frameSpans } from './frameView';
 import { evaluate as evaluateExpression, Expression, type ExpressionContext } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
 import { guestControl, guestTranslation } from './guestPaging';
@@ -58,6 +59,8 @@ export interface RuntimeOptions {
   costModel?: string;
   memVirt?: MemVirtName;
   memoryMiB?: number;
+  /** Processors (native mode only; the debugger's registers, stack and breakpoints are processor 0's). */
+  cpus?: number;
   /** The Multiboot command line after the image name. */
   cmdline?: string;
   /** Bytes the guest receives on COM1 from the start. */
@@ -193,7 +196,7 @@ export class DebugRuntime {
     let vmm: Vmm;
     try {
       // Native mode counts no cycles, so it runs as fast as the bare machine.
-      vmm = createVmm(opts.mode ?? 'native', { memoryMiB: opts.memoryMiB, costModel: opts.costModel, memVirt: opts.memVirt, accounting: false });
+      vmm = createVmm(opts.mode ?? 'native', { memoryMiB: opts.memoryMiB, cpus: opts.cpus, costModel: opts.costModel, memVirt: opts.memVirt, accounting: false });
       vmm.load(image, { cmdline: opts.cmdline, fileName: opts.program });
     } catch (e) {
       if (e instanceof LoadError) throw new LaunchError(e.message);
@@ -568,6 +571,12 @@ export class DebugRuntime {
       if (loc !== undefined) frame.source = { file: loc.file, line: loc.line };
       return frame;
     });
+  }
+
+  /** The stack memory of frame `frameId` of stackTrace() (frameView.ts), empty where it cannot be found. */
+  frameMemory(frameId: number): RegisterNode[] {
+    const span = frameSpans(this.frameState(), this.memory, this.info.symbols, frameId + 1)[frameId];
+    return span === undefined ? [] : frameNodes(span, this.memory, (a) => this.info.symbols.describe((this.cpu.segBase[CS] + a) >>> 0));
   }
 
   registerGroups(): { name: string; registers: RegisterNode[] }[] {

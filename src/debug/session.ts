@@ -118,6 +118,7 @@ export class VtscopeDebugSession extends DebugSession {
       costModel: config.costModel,
       memVirt: config.memVirt,
       memoryMiB: config.memoryMiB,
+      cpus: config.cpus,
       cmdline: config.args,
       serialInput: config.serialInput === undefined ? undefined : new TextEncoder().encode(config.serialInput),
     }, this.listenerFor(() => this.runtime === runtime));
@@ -355,7 +356,9 @@ export class VtscopeDebugSession extends DebugSession {
   // ---- state ----------------------------------------------------------------------------
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
-    response.body = { threads: [{ id: THREAD_ID, name: 'vCPU 0' }] };
+    // One thread per processor, by APIC ID; thread THREAD_ID is processor 0.
+    const cpus = this.runtime?.machine.cpus.length ?? 1;
+    response.body = { threads: Array.from({ length: cpus }, (_, k) => ({ id: THREAD_ID + k, name: `vCPU ${k}` })) };
     this.sendResponse(response);
   }
 
@@ -386,13 +389,18 @@ export class VtscopeDebugSession extends DebugSession {
     return rt;
   }
 
-  protected override scopesRequest(response: DebugProtocol.ScopesResponse): void {
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
     this.guard(response, () => {
-      // Registers are the processor's, the same whichever frame is selected.
+      const rt = this.requireStoppedRuntime('scopes');
+      // Registers are the processor's, the same whichever frame is selected; the Frame scope
+      // is the selected frame's stack memory, where a C function's locals and arguments live.
       response.body = {
-        scopes: this.requireStoppedRuntime('scopes').registerGroups().map((g) => ({
-          name: g.name, variablesReference: this.variables.create(g.registers), expensive: false, presentationHint: 'registers',
-        })),
+        scopes: [
+          ...rt.registerGroups().map((g) => ({
+            name: g.name, variablesReference: this.variables.create(g.registers), expensive: false, presentationHint: 'registers',
+          })),
+          { name: 'Frame', variablesReference: this.variables.create(rt.frameMemory(args?.frameId ?? 0)), expensive: false, presentationHint: 'locals' },
+        ],
       };
       this.sendResponse(response);
     });

@@ -51,11 +51,19 @@ export class LineTable implements SourceMap {
 
   constructor(rows: readonly LineRow[]) {
     // Rows come in sequences; each row covers up to the next row of its sequence.
+    // gcc -O2 emits a statement row and then a non-statement row (a location view) for the same
+    // line at one address: the range is still where that statement starts.
     const ranges: LineRange[] = [];
+    let statementHere = false;
     for (let k = 0; k + 1 < rows.length; k++) {
       const row = rows[k], next = rows[k + 1];
-      if (row.endSequence || row.line === 0 || next.address <= row.address) continue;
-      ranges.push({ file: row.file, line: row.line, start: row.address, end: next.address, isStmt: row.isStmt });
+      if (row.endSequence || row.line === 0) { statementHere = false; continue; }
+      if (next.address <= row.address) {
+        statementHere ||= row.isStmt && next.file === row.file && next.line === row.line;
+        continue;
+      }
+      ranges.push({ file: row.file, line: row.line, start: row.address, end: next.address, isStmt: row.isStmt || statementHere });
+      statementHere = false;
     }
     ranges.sort((a, b) => a.start - b.start);
     for (const r of ranges) {

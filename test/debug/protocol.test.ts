@@ -96,7 +96,7 @@ describe('vtscope dap on stdin/stdout', () => {
     expect(frames[0].instructionPointerReference).toBe(`0x${address.toString(16).padStart(8, '0')}`);
 
     const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
-    expect(scopes.map((s) => s.name)).toEqual(['Registers', 'Segments', 'Control registers', 'Descriptor tables', 'Devices']);
+    expect(scopes.map((s) => s.name)).toEqual(['Registers', 'Segments', 'Control registers', 'Descriptor tables', 'Devices', 'Frame']);
     const regs = await variablesOf(scopes[0].variablesReference);
     expect(regs.get('eip')?.value).toBe(frames[0].instructionPointerReference);
     const flags = await variablesOf(regs.get('eflags')!.variablesReference);

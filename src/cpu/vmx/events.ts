@@ -66,6 +66,8 @@ function inject(cpu: Cpu): void {
   cpu.delivering = type === InterruptionType.HardwareException ? vector : -1;
   try {
     deliver(cpu, vector, kind, x.injectError, (info & INTR_ERROR_CODE_VALID) !== 0, returnEip);
+    // An injected INT n, INT3, INTO or INT1 is its instruction, which retires with the delivery.
+    if (type >= InterruptionType.SoftwareInterrupt) cpu.icount++;
   } catch (e) {
     if (!(e instanceof CpuFault)) throw e;
     deliverException(cpu);

@@ -23,17 +23,24 @@ import { virtualCpl } from './virtualCpu';
 const hex = (v: number, digits = 0): string => `0x${(v >>> 0).toString(16).padStart(digits, '0')}`;
 const SEG_NAME = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
 
-/** The instruction at the current EIP as the disassembler prints it. */
-function text(t: TrapMonitor): string {
+/** Where the instruction executing now is: taken before it runs, since a far transfer changes CS. */
+interface Place { eip: number; csBase: number; code32: boolean; user: boolean }
+
+function here(t: TrapMonitor): Place {
   const cpu = t.cpu;
-  const read = (lin: number): number => {
-    try { return t.mem.read8(lin | 0, cpu.cpl === 3); } catch { return -1; }
-  };
-  return disassemble(read, (cpu.segBase[CS] + cpu.eipStart) >>> 0, { bits: cpu.code32 ? 32 : 16, csBase: cpu.segBase[CS] >>> 0 }).text;
+  return { eip: cpu.eipStart, csBase: cpu.segBase[CS], code32: cpu.code32, user: cpu.cpl === 3 };
 }
 
-function record(t: TrapMonitor, kind: HoleKind, effect: () => string): void {
-  t.vmm.holes.record(t.cpu.eipStart, kind, () => ({ instruction: text(t), effect: effect() }));
+/** The instruction at `at` as the disassembler prints it. */
+function text(t: TrapMonitor, at: Place): string {
+  const read = (lin: number): number => {
+    try { return t.mem.read8(lin | 0, at.user); } catch { return -1; }
+  };
+  return disassemble(read, (at.csBase + at.eip) >>> 0, { bits: at.code32 ? 32 : 16, csBase: at.csBase >>> 0 }).text;
+}
+
+function record(t: TrapMonitor, kind: HoleKind, effect: () => string, at: Place = here(t)): void {
+  t.vmm.holes.record(at.eip, kind, () => ({ instruction: text(t, at), effect: effect() }));
 }
 
 /** Replaces `insn.exec` by a checking wrapper when the instruction is one of the sensitive ones. */
@@ -76,17 +83,17 @@ function pushf(t: TrapMonitor): Wrapper {
 }
 
 /** The EFLAGS bit changes a POPF or IRET image asks for, against what the guest's ring allows. */
-function flagDrops(t: TrapMonitor, cpu: Cpu, cpl: number, image: number, ifBefore: number, what: string): void {
+function flagDrops(t: TrapMonitor, cpu: Cpu, cpl: number, image: number, ifBefore: number, what: string, at: Place = here(t)): void {
   const vcpl = virtualCpl(cpl);
   const wantIf = vcpl <= t.vcpu.iopl ? image & FLAG_IF : ifBefore;
   const wantIopl = vcpl === 0 ? (image >> 12) & 3 : t.vcpu.iopl;
   const gotIf = cpu.flags & FLAG_IF;
   if (wantIf !== gotIf) {
     record(t, HoleKind.InterruptFlag, () =>
-      `${what} at CPL ${cpl} dropped a change of IF from ${ifBefore !== 0 ? 1 : 0} to ${wantIf !== 0 ? 1 : 0}`);
+      `${what} at CPL ${cpl} dropped a change of IF from ${ifBefore !== 0 ? 1 : 0} to ${wantIf !== 0 ? 1 : 0}`, at);
   }
   if (wantIopl !== t.vcpu.iopl) {
-    record(t, HoleKind.Iopl, () => `${what} at CPL ${cpl} dropped a change of IOPL from ${t.vcpu.iopl} to ${wantIopl}`);
+    record(t, HoleKind.Iopl, () => `${what} at CPL ${cpl} dropped a change of IOPL from ${t.vcpu.iopl} to ${wantIopl}`, at);
   }
 }
 
@@ -112,10 +119,10 @@ function iret(t: TrapMonitor): Wrapper {
     const size = i.o32 ? 4 : 2;
     const image = stackWord(cpu, 2, size);
     const ifBefore = cpu.flags & FLAG_IF;
-    const cpl = cpu.cpl;
+    const cpl = cpu.cpl, at = here(t);
     exec(cpu, i);
-    // The rules apply at the CPL the IRET ran at.
-    flagDrops(t, cpu, cpl, image, ifBefore, 'IRET');
+    // The rules apply at the CPL the IRET ran at, and the hole is the IRET's place, not its target's.
+    flagDrops(t, cpu, cpl, image, ifBefore, 'IRET', at);
   };
 }
 
