@@ -23,12 +23,12 @@ const SAMPLES = [
   { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld'] },
   {
     name: 'apic-timer', kind: 'elf',
-    sources: ['apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/mptable.c', 'apic-timer/console.c', 'apic-timer/link.ld'],
+    sources: ['apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/mptable.c', 'lib/console.c', 'apic-timer/link.ld'],
   },
   {
     name: 'processes', kind: 'elf',
     sources: ['processes/boot.asm', 'processes/kernel.c', 'processes/descriptors.c', 'processes/proc.c',
-      'processes/user.c', 'processes/ata.c', 'processes/console.c', 'processes/link.ld'],
+      'processes/user.c', 'processes/ata.c', 'lib/console.c', 'processes/link.ld'],
   },
 ];
 

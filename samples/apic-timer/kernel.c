@@ -11,7 +11,7 @@
  * wants.
  */
 #include <stdint.h>
-#include "console.h"
+#include "../lib/console.h"
 #include "mptable.h"
 
 #define MULTIBOOT_BOOT_EAX 0x2BADB002u

@@ -4,7 +4,7 @@
  * last KiB of base memory, or the BIOS ROM between 0xF0000 and 0xFFFFF, on a 16-byte
  * boundary), checks both checksums, and walks the configuration table's entries.
  */
-#include "console.h"
+#include "../lib/console.h"
 #include "mptable.h"
 
 #define BDA_EBDA_SEGMENT 0x40E /* BIOS data area: segment of the extended BIOS data area */

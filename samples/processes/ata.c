@@ -4,7 +4,7 @@
  * status register with the interrupt disabled (nIEN). The data moves one 16-bit word per
  * IN or OUT, 256 per sector.
  */
-#include "console.h"
+#include "../lib/console.h"
 #include "kernel.h"
 
 #define ATA_DATA 0x1F0

@@ -4,7 +4,7 @@
  * through int 0x80 only, and through it the disk on the primary IDE channel (ata.c). The
  * kernel prints what each process wrote once all have ended, then exits through isa-debug-exit.
  */
-#include "console.h"
+#include "../lib/console.h"
 #include "kernel.h"
 
 #define MULTIBOOT_BOOT_EAX 0x2BADB002u

@@ -11,7 +11,7 @@
  * What the processes print is kept per process and printed by the kernel once all of them
  * have ended, so the output does not depend on where the timer happened to preempt them.
  */
-#include "console.h"
+#include "../lib/console.h"
 #include "kernel.h"
 
 #define NPROC 3

@@ -16,7 +16,7 @@ describe('F5 with no launch.json', () => {
   it('launches the active .asm source in the default mode, and the adapter accepts it', () => {
     const c = resolved({}, '/home/dev/os/kernel.asm');
     expect(c).toEqual({ type: 'vtscope', request: 'launch', name: 'vtscope: kernel.asm', program: '/home/dev/os/kernel.asm', mode: 'native', memoryMiB: 64 });
-    expect(parseLaunchConfig(c)).toEqual({ program: '/home/dev/os/kernel.asm', mode: 'native', stopOnEntry: false, memoryMiB: 64, args: undefined, serialInput: undefined });
+    expect(parseLaunchConfig(c)).toMatchObject({ program: '/home/dev/os/kernel.asm', mode: 'native', stopOnEntry: false, memoryMiB: 64, serial: { to: 'console' } });
   });
 
   it('refuses, saying what to do, when the active editor holds no guest source', () => {

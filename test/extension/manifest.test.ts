@@ -109,7 +109,7 @@ describe('the packaged extension', () => {
     dir = mkdtempSync(join(tmpdir(), 'vtscope-vsix-'));
     const out = join(dir, 'vtscope.vsix');
     // The command of `npm run package`, after its build.
-    execFileSync(resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '--skip-license', '--allow-missing-repository', '--out', out], { stdio: 'pipe', timeout: 90_000 });
+    execFileSync(resolve('node_modules/.bin/vsce'), ['package', '--no-dependencies', '--out', out], { stdio: 'pipe', timeout: 90_000 });
     vsix = unzip(readFileSync(out));
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -122,6 +122,10 @@ describe('the packaged extension', () => {
       'micro/callret.asm', 'micro/compute.asm', 'micro/ctxswitch.asm', 'micro/divzero.asm', 'micro/io.asm',
       'micro/micro.inc', 'micro/pgfault.asm', 'micro/ptemod.asm', 'micro/syscall.asm',
       'c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld',
+      'apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/link.ld', 'apic-timer/mptable.c', 'apic-timer/mptable.h',
+      'processes/ata.c', 'processes/boot.asm', 'processes/descriptors.c', 'processes/kernel.c', 'processes/kernel.h',
+      'processes/link.ld', 'processes/proc.c', 'processes/user.c',
+      'lib/console.c', 'lib/console.h',
     ];
     expect([...vsix.keys()].sort()).toEqual([
       '[Content_Types].xml', 'extension.vsixmanifest',

@@ -1,4 +1,4 @@
-/* console.c: COM1 at 115200 baud, polled, and a printf over it. */
+/* console.c: COM1 at 115200 baud, polled, and a printf over it (shared by the C samples). */
 #include <stdarg.h>
 #include "console.h"
 
