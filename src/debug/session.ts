@@ -11,6 +11,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { RunResult } from '../machine/machine';
 import type { BreakpointOptions } from './breakpointConditions';
+import { completions } from './completions';
 import { ACCESS_TYPES, dataId, type DataTarget } from './dataBreakpoints';
 import { EXCEPTION_FILTERS, unknownFilters } from './exceptionFilters';
 import { DebugRequestError, hex8 } from './guestMemory';
@@ -89,6 +90,7 @@ export class VtscopeDebugSession extends DebugSession {
       supportsRestartRequest: true,
       supportsTerminateRequest: true,
       supportsEvaluateForHovers: true,
+      supportsCompletionsRequest: true,
       supportsSetVariable: true,
       supportsSetExpression: true,
       supportsStepBack: true,
@@ -439,6 +441,17 @@ export class VtscopeDebugSession extends DebugSession {
           memoryReference: r.memoryReference === undefined ? undefined : hex8(r.memoryReference),
         };
       }
+      this.sendResponse(response);
+    });
+  }
+
+  protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
+    this.guard(response, () => {
+      if (typeof args?.text !== 'string' || typeof args.column !== 'number') throw new DebugRequestError('completions: missing argument text or column');
+      const symbols = this.runtime?.info.symbols.names() ?? [];
+      // completions() counts from 0 and takes a 1-based column; the client says how it counts.
+      const targets = completions(args.text, this.convertClientColumnToDebugger(args.column), symbols);
+      response.body = { targets: targets.map((t) => ({ ...t, start: this.convertDebuggerColumnToClient(t.start! + 1) })) };
       this.sendResponse(response);
     });
   }

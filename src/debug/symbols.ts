@@ -23,6 +23,9 @@ export class SymbolTable {
   private readonly code: GuestSymbol[];
   private readonly data: GuestSymbol[];
 
+  /** Every symbol name, for completion. */
+  names(): IterableIterator<string> { return this.byName.keys(); }
+
   constructor(symbols: readonly GuestSymbol[]) {
     for (const s of symbols) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
     // At one address a function beats a plain label, and a global name (listed later in ELF) beats a local one.
