@@ -30,6 +30,10 @@ const SAMPLES = [
     sources: ['processes/boot.asm', 'processes/kernel.c', 'processes/descriptors.c', 'processes/proc.c',
       'processes/user.c', 'processes/ata.c', 'lib/console.c', 'processes/link.ld'],
   },
+  {
+    name: 'smp', kind: 'elf',
+    sources: ['smp/boot.asm', 'smp/kernel.c', 'smp/processors.c', 'lib/console.c', 'smp/link.ld'],
+  },
 ];
 
 const DEBIAN_PACKAGE = { nasm: 'nasm', gcc: 'gcc-multilib', ld: 'binutils' };

@@ -131,6 +131,18 @@ const expected: Record<string, Expectation> = {
       /  killed: exception 0x0000000e at EIP 0x[0-9a-f]{8}, page fault at 0x00100000 error code 0x00000005/,
     ],
   },
+  // With one processor, as every sample runs here; test/machine/smpKernel.test.ts runs it with several.
+  smp: {
+    lines: [
+      'smp: Multiboot magic 0x2badb002',
+      'fw_cfg: 1 processor(s)',
+      'bootstrap processor: APIC ID 0',
+      'counting the primes below 50400 in 1 slice(s) of 50400',
+      // pi(50400) = 5172; the sum of the primes below 50400 is 122970977.
+      '  APIC ID 0: [0, 50400) has 5172 primes, sum 122970977',
+      'total: 5172 primes, sum 122970977',
+    ],
+  },
 };
 
 function wholeOutput(lines: Line[]): RegExp {

@@ -79,7 +79,7 @@ export function listSamples(root: string): Sample[] {
   const samples = asmFiles(root).map((f) => sample(f, 'kernels', join(root, f)));
   const micro = join(root, 'micro');
   if (existsSync(micro)) samples.push(...asmFiles(micro).map((f) => sample(`micro/${f}`, 'micro', join(micro, f))));
-  // The C kernels: each folder with a kernel.c (c-kernel, apic-timer, processes).
+  // The C kernels: each folder with a kernel.c (c-kernel, apic-timer, processes, smp).
   const cKernels = readdirSync(root).filter((d) => existsSync(join(root, d, C_KERNEL_SOURCE))).sort();
   for (const d of cKernels) samples.push(sample(d, 'c', join(root, d, C_KERNEL_SOURCE)));
   return samples;

@@ -125,6 +125,7 @@ describe('the packaged extension', () => {
       'apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/link.ld', 'apic-timer/mptable.c', 'apic-timer/mptable.h',
       'processes/ata.c', 'processes/boot.asm', 'processes/descriptors.c', 'processes/kernel.c', 'processes/kernel.h',
       'processes/link.ld', 'processes/proc.c', 'processes/user.c',
+      'smp/boot.asm', 'smp/kernel.c', 'smp/link.ld', 'smp/processors.c', 'smp/processors.h',
       'lib/console.c', 'lib/console.h',
     ];
     expect([...vsix.keys()].sort()).toEqual([

@@ -55,6 +55,7 @@ describe('the bundled samples', () => {
       ['c', 'apic-timer', 'interrupts through the APICs, as an SMP-era kernel takes them.'],
       ['c', 'c-kernel', 'a kernel in C.'],
       ['c', 'processes', 'a kernel with processes.'],
+      ['c', 'smp', 'several processors count the primes below a bound together.'],
     ]);
     expect(samples.find((s) => s.name === 'c-kernel')!.file).toBe(resolve('samples/c-kernel/kernel.c'));
     expect(samples.find((s) => s.name === 'micro/io.asm')!.file).toBe(resolve('samples/micro/io.asm'));
@@ -89,7 +90,7 @@ describe('the Open Sample command', () => {
     expect(items.filter((i) => i.kind === -1).map((i) => i.label)).toEqual(['kernels', 'microbenchmarks', 'C']);
     expect(items.map((i) => i.label).slice(0, 3)).toEqual(['kernels', 'hello.asm', 'holes.asm']);
     expect(items.find((i) => i.label === 'micro/io.asm')!.detail).toBe('the cost of port I/O to an emulated device.');
-    expect(items.slice(-4).map((i) => i.label)).toEqual(['C', 'apic-timer', 'c-kernel', 'processes']);
+    expect(items.slice(-5).map((i) => i.label)).toEqual(['C', 'apic-timer', 'c-kernel', 'processes', 'smp']);
     expect(host.shownDocuments).toEqual([]);
   });
 

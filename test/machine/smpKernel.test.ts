@@ -1,0 +1,123 @@
+/**
+ * samples/smp, a C kernel that starts its application processors with INIT-SIPI-SIPI and has
+ * every processor count the primes in its own slice of [0, 50400), on `Machine({ cpus: N })`,
+ * under `vtscope run --cpus N` and under `qemu-system-i386 -smp N`. The slices go by APIC ID
+ * and the bootstrap processor prints only once all have finished, so QEMU's vCPU threads print
+ * the same bytes as vtscope's round-robin schedule, without -icount.
+ *
+ * Independent truth: the sieve of Eratosthenes below gives each slice's prime count and sum
+ * (pi(50400) = 5172); the processors' own instruction counts show that each did its share.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildSamples } from '../../scripts/samples.mjs';
+import { Machine } from '../../src/machine/machine';
+import { cliIn, requireBuiltCli } from '../support/cli';
+import { qemuAvailable } from '../support/qemu';
+import { runQemuProbe, type QemuProbeResult } from '../support/qemuDevices';
+
+const LIMIT = 50400;
+/** isa-debug-exit with 0: (0 << 1) | 1. */
+const EXIT_SUCCESS = 1;
+
+/** The primes below LIMIT, by the sieve of Eratosthenes. */
+function primesBelow(limit: number): number[] {
+  const composite = new Uint8Array(limit);
+  const primes: number[] = [];
+  for (let n = 2; n < limit; n++) {
+    if (composite[n]) continue;
+    primes.push(n);
+    for (let m = n * n; m < limit; m += n) composite[m] = 1;
+  }
+  return primes;
+}
+
+const PRIMES = primesBelow(LIMIT);
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** What the kernel prints with `cpus` processors: one slice of LIMIT / cpus per APIC ID. */
+function expectedOutput(cpus: number): string {
+  const width = LIMIT / cpus;
+  const slices = Array.from({ length: cpus }, (_, id) => {
+    const [low, high] = [id * width, (id + 1) * width];
+    const inSlice = PRIMES.filter((p) => p >= low && p < high);
+    return `  APIC ID ${id}: [${low}, ${high}) has ${inSlice.length} primes, sum ${sum(inSlice)}`;
+  });
+  return [
+    'smp: Multiboot magic 0x2badb002',
+    `fw_cfg: ${cpus} processor(s)`,
+    'bootstrap processor: APIC ID 0',
+    ...Array.from({ length: cpus - 1 }, (_, k) => `APIC ID ${k + 1} started`),
+    `counting the primes below ${LIMIT} in ${cpus} slice(s) of ${width}`,
+    ...slices,
+    `total: ${PRIMES.length} primes, sum ${sum(PRIMES)}`,
+    '',
+  ].join('\n');
+}
+
+interface Run { out: string; exitCode: number; message: string; perCpu: number[] }
+
+function runVtscope(image: Uint8Array, cpus: number): Run {
+  const m = new Machine({ cpus });
+  let out = '';
+  m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+  m.load(image);
+  const result = m.run({ maxInstructions: 50_000_000 });
+  return { out, exitCode: result.exitCode, message: result.message, perCpu: m.cpus.map((cpu) => cpu.icount) };
+}
+
+const hasQemu = qemuAvailable();
+const dir = mkdtempSync(join(tmpdir(), 'vtscope-smp-kernel-'));
+let imagePath = '';
+let image: Uint8Array;
+const qemu = new Map<number, QemuProbeResult>();
+
+beforeAll(async () => {
+  imagePath = buildSamples({ outDir: dir, names: ['smp'] })[0].image;
+  image = new Uint8Array(readFileSync(imagePath));
+  if (!hasQemu) return;
+  const results = await Promise.all([2, 4].map((cpus) => runQemuProbe(image, { args: ['-smp', String(cpus)] })));
+  results.forEach((r, k) => qemu.set([2, 4][k], r));
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('samples/smp on vtscope', () => {
+  it('counts pi(50400) = 5172 primes on the bootstrap processor alone when there is one', () => {
+    const run = runVtscope(image, 1);
+    expect(run.out).toBe(expectedOutput(1));
+    expect(run.out).toContain('total: 5172 primes, sum 122970977\n');
+    expect(run.exitCode, run.message).toBe(EXIT_SUCCESS);
+  });
+
+  for (const cpus of [2, 4, 8]) {
+    it(`splits the count among ${cpus} processors, each doing its own slice, for the same totals`, () => {
+      const run = runVtscope(image, cpus);
+      expect(run.out).toBe(expectedOutput(cpus));
+      expect(run.exitCode, run.message).toBe(EXIT_SUCCESS);
+      // A slice of 50400 / 8 numbers takes well over 300000 instructions to sieve by trial
+      // division: every application processor ran its own, not the bootstrap processor for it.
+      for (const [k, icount] of run.perCpu.entries()) expect(icount, `processor ${k}`).toBeGreaterThan(300_000);
+    });
+  }
+
+  it('prints the same through `vtscope run --cpus 4`, with the guest\'s exit status', () => {
+    requireBuiltCli();
+    const r = cliIn(dir)('run', imagePath, '--cpus', '4');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(expectedOutput(4));
+    expect(r.status).toBe(EXIT_SUCCESS);
+  });
+});
+
+describe.skipIf(!hasQemu)('samples/smp against qemu-system-i386 -smp N', () => {
+  for (const cpus of [2, 4]) {
+    it(`prints what QEMU prints with ${cpus} processors, and exits the same way`, () => {
+      const reference = qemu.get(cpus)!;
+      expect(reference.serial).toBe(expectedOutput(cpus));
+      expect(reference.status).toBe(EXIT_SUCCESS);
+      expect(runVtscope(image, cpus).out).toBe(reference.serial);
+    });
+  }
+});
