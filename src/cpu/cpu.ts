@@ -14,6 +14,7 @@ import { TLB_DEVICE, TLB_SUP_WRITE, TLB_USER_READ, TLB_USER_WRITE, TLB_VALID, Tl
 import type { CodeCache } from './codeCache';
 import type { CpuModel } from './cpuid';
 import type { Monitor } from './monitor';
+import type { DeliveredEvent } from './interrupts';
 import { QEMU32 } from './cpuid';
 import { MsrBank } from './msrs';
 import { VmxState } from './vmx/state';
@@ -120,6 +121,8 @@ export class Cpu {
    * that instruction again, which raises the exception again.
    */
   onException: ((vector: number, errorCode: number | undefined) => boolean) | undefined = undefined;
+  /** Told of every event delivered through a protected-mode IDT gate, once the handler's frame is pushed (the debugger's stack walk). */
+  onDeliver: ((event: DeliveredEvent) => void) | undefined = undefined;
   /** The virtual machine monitor running this CPU's guest (monitor.ts), or undefined on bare metal. */
   monitor: Monitor | undefined = undefined;
 

@@ -8,7 +8,7 @@ import {
   BP, CpuFault, DF, describeException, FaultClass, faultClass, GP, NP, OF, SS_FAULT, TS,
 } from './exceptions';
 import { getEflags } from './flags';
-import { CS, ESP, FLAG_AC, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, SS } from './registers';
+import { CS, EBP, ESP, FLAG_AC, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, SS } from './registers';
 import {
   desc, descDpl, descLimit, loadFromDesc, markAccessed, nullInaccessibleSegments, readDescriptor,
 } from './segmentation';
@@ -22,6 +22,26 @@ export const enum EventKind {
   Exception,
   /** INT n, INT3, INTO: gate DPL is checked against CPL. */
   Software,
+}
+
+/**
+ * An event the processor delivered through an IDT gate, for Cpu.onDeliver: the vector, how it
+ * came, and the state of the interrupted code (CS:EIP, EFLAGS and SS:ESP as pushed, CPL, EBP,
+ * and the segment bases the selectors had). The handler's SS:ESP and CPL are the processor's.
+ */
+export interface DeliveredEvent {
+  vector: number;
+  kind: EventKind;
+  errorCode: number | undefined;
+  eip: number;
+  cs: number;
+  csBase: number;
+  eflags: number;
+  ss: number;
+  ssBase: number;
+  esp: number;
+  ebp: number;
+  cpl: number;
 }
 
 /**
@@ -68,7 +88,7 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
 
   const eflags = getEflags(cpu);
   const oldCs = cpu.segSel[CS], oldSs = cpu.segSel[SS], oldEsp = cpu.regs[ESP];
-  const oldCpl = cpu.cpl;
+  const oldCpl = cpu.cpl, oldCsBase = cpu.segBase[CS], oldSsBase = cpu.segBase[SS];
 
   if (!conforming && dpl < cpu.cpl) {
     // Inter-privilege: switch to the stack for the new level from the TSS.
@@ -118,6 +138,12 @@ export function deliver(cpu: Cpu, vector: number, kind: EventKind, errorCode: nu
   if (!isTrap) cpu.flags &= ~FLAG_IF;
   cpu.eip = offset;
   cpu.leaveBlock = true;
+  if (cpu.onDeliver !== undefined) {
+    cpu.onDeliver({
+      vector, kind, errorCode: hasErrorCode ? errorCode : undefined, eip: returnEip, cs: oldCs, csBase: oldCsBase, eflags,
+      ss: oldSs, ssBase: oldSsBase, esp: oldEsp, ebp: cpu.regs[EBP], cpl: oldCpl,
+    });
+  }
   if (cpu.vmxNonRoot) deliveryDone(cpu);
 }
 

@@ -14,7 +14,7 @@ import { StopReason, type Cpu } from '../cpu/cpu';
 import { EXCEPTION_MNEMONICS, PF } from '../cpu/exceptions';
 import { getEflags } from '../cpu/flags';
 import { CS, ESP, EBP, REG32_NAMES, SEG_NAMES, SS } from '../cpu/registers';
-import type { Machine, RunResult } from '../machine/machine';
+import { QUANTUM, type Machine, type RunResult } from '../machine/machine';
 import { LoadError } from '../loader/loadError';
 import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { createVmm, VmmConfigError, type ModeName, type Vmm } from '../vmm/vmm';
@@ -27,6 +27,7 @@ import {
 import { readDebugInfo, type DebugInfo } from './debugInfo';
 import { deviceScope } from './deviceView';
 import { disassemble, type DisassembledLine } from './disassembly';
+import { DeliveryLog, eventFrameNodes, eventName, walkWithEvents, type WalkContext } from './eventFrames';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
 import { ExecutionHistory, type HistoryOptions } from './executionHistory';
 import { frameNodes, frameSpans } from './frameView';
@@ -41,7 +42,7 @@ import {
 } from './registers';
 import { ReverseContinue, StepBack } from './reverse';
 import type { LineRange } from './sourceMap';
-import { innermostExit, walkStack } from './stackTrace';
+import { innermostExit } from './stackTrace';
 import { vmcsScope } from './vmcsView';
 import { VmmBreakpoints } from './vmmBreakpoints';
 import { vmmScope } from './vmmView';
@@ -59,7 +60,7 @@ export interface RuntimeOptions {
   costModel?: string;
   memVirt?: MemVirtName;
   memoryMiB?: number;
-  /** Processors (native mode only; the debugger's registers, stack and breakpoints are processor 0's). */
+  /** Processors (native mode only): one thread each; data breakpoints and reverse execution are processor 0's. */
   cpus?: number;
   /** The Multiboot command line after the image name. */
   cmdline?: string;
@@ -80,6 +81,8 @@ export interface StopInfo {
   description: string;
   breakpointIds: number[];
   exception?: { id: string; name: string; errorCode?: number; details: string };
+  /** The processor (by index) whose breakpoint, exception or step it was; processor 0 when absent. */
+  thread?: number;
 }
 
 export interface RuntimeListener {
@@ -108,10 +111,13 @@ export interface StackFrameInfo {
   name: string;
   address: number;
   source?: { file: string; line: number };
+  /** An interrupt or exception frame: a label between the handler's frames and the interrupted code's. */
+  event?: boolean;
 }
 
 type Outcome = { stop: StopInfo } | { end: RunResult };
-type Free = { kind: 'slice' } | { kind: 'at'; pc: number } | { kind: 'outcome'; outcome: Outcome };
+/** `at`: processor `cpu` stopped at a code breakpoint at `pc`. */
+type Free = { kind: 'slice' } | { kind: 'at'; cpu: number; pc: number } | { kind: 'outcome'; outcome: Outcome };
 
 /** A piece of work that runs the guest until it says to stop; `advance` does about one slice of it. */
 interface Goal { advance(rt: DebugRuntime): Outcome | undefined }
@@ -135,8 +141,16 @@ export class DebugRuntime {
   /** Stops on VM exits, VMM events and virtualization holes. */
   readonly vmmBreakpoints: VmmBreakpoints;
   readonly machine: Machine;
-  readonly cpu: Cpu;
-  readonly memory: GuestMemory;
+  /** The processors, by APIC ID: thread k + 1 of the adapter is processor k. */
+  readonly cpus: readonly Cpu[];
+  /**
+   * The processor the views show and change and breakpoint conditions read: the one that
+   * stopped, or the one a request names (select).
+   */
+  private selected = 0;
+  private readonly memories: readonly GuestMemory[];
+  /** Each processor's interrupt and exception deliveries, for the stack trace (eventFrames.ts). */
+  private readonly deliveries: readonly DeliveryLog[];
   readonly info: DebugInfo;
   readonly program: string;
   /** Conditions, hit counts and log messages of the breakpoints. */
@@ -161,11 +175,10 @@ export class DebugRuntime {
 
   private exceptionVectors = new Set<number>();
   private stopOnTripleFault = true;
-  /** Hook calls are counted per instruction, so a resume can let the stopped-on exception through. */
-  private hookIcount = -1;
-  private hookIndex = 0;
-  private caught: { vector: number; errorCode: number | undefined; icount: number; index: number } | undefined;
-  private skip: { icount: number; index: number } | undefined;
+  /** Hook calls are counted per instruction of each processor, so a resume can let the stopped-on exception through. */
+  private readonly hookCounts: { icount: number; index: number }[];
+  private caught: { cpu: number; vector: number; errorCode: number | undefined; icount: number; index: number } | undefined;
+  private skip: { cpu: number; icount: number; index: number } | undefined;
 
   private pauseRequested = false;
   /** A stop the guest cannot be resumed from (halt, triple fault): resuming ends the session. */
@@ -205,14 +218,16 @@ export class DebugRuntime {
     }
     this.vmm = vmm;
     this.machine = vmm.machine;
-    this.cpu = this.machine.cpu;
+    this.cpus = this.machine.cpus;
     this.info = info ?? readDebugInfo(image, opts.program);
-    this.memory = new GuestMemory(this.cpu, guestTranslation(vmm));
+    this.memories = this.cpus.map((cpu) => new GuestMemory(cpu, guestTranslation(vmm)));
+    this.deliveries = this.cpus.map((cpu) => new DeliveryLog(cpu));
+    this.hookCounts = this.cpus.map(() => ({ icount: -1, index: 0 }));
     this.vmmBreakpoints = new VmmBreakpoints(vmm, this.info.sourceMap);
     // A stretch run again after going back sends the output that was shown the first time.
     this.machine.onSerialOutput = (byte) => { if (this.history?.replaying !== true) this.serialBytes.push(byte); };
     if (opts.serialInput !== undefined && opts.serialInput.length > 0) this.machine.serialInput(opts.serialInput);
-    this.cpu.onException = (vector, errorCode) => this.onException(vector, errorCode);
+    this.cpus.forEach((cpu, k) => { cpu.onException = (vector, errorCode) => this.onException(k, vector, errorCode); });
     this.setExceptionFilters(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.id));
     this.conditions = new BreakpointConditions(this.expressionContext(), (line) => this.log(line));
     this.watchpoints = new DataBreakpoints(this.cpu, this.memory);
@@ -220,6 +235,29 @@ export class DebugRuntime {
     this.history = vmm.mode !== 'native' ? undefined : new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget),
       () => this.pc(), () => this.watchpoints.refresh(), opts.history);
   }
+
+  /** The selected processor (see `select`). */
+  get cpu(): Cpu { return this.cpus[this.selected]; }
+  /** Guest memory through the selected processor's paging. */
+  get memory(): GuestMemory { return this.memories[this.selected]; }
+
+  /** Makes processor `k` the one the views and the next step are about. */
+  select(k: number): void {
+    if (!Number.isInteger(k) || k < 0 || k >= this.cpus.length) {
+      throw new DebugRequestError(`no thread ${k + 1}: the guest has ${this.cpus.length} processor${this.cpus.length > 1 ? 's' : ''} (threads 1 to ${this.cpus.length})`);
+    }
+    this.selected = k;
+  }
+
+  /** "vCPU 1 (APIC ID 1): waiting for SIPI", ": halted" while in HLT (or parked as the firmware leaves it). */
+  threadName(k: number): string {
+    const name = `vCPU ${k} (APIC ID ${this.machine.lapics[k].registers().id})`;
+    if (this.machine.processors.waitingForSipi[k]) return `${name}: waiting for SIPI`;
+    return this.cpus[k].halted ? `${name}: halted` : name;
+  }
+
+  /** The processor that ran last (the one whose stop ended a machine slice). */
+  private runningIndex(): number { return this.cpus.indexOf(this.machine.running); }
 
   // ---- breakpoints ----------------------------------------------------------------------
 
@@ -295,34 +333,42 @@ export class DebugRuntime {
     this.userAt = at;
   }
 
-  /** Gives the CPU the current set of code breakpoints (it re-cuts its decoded blocks when the set changes). */
+  /** Gives every processor the current set of code breakpoints (each re-cuts its decoded blocks when the set changes). */
   applyStops(): void {
     const all = [...this.userAt.keys(), ...this.tempStops].sort((a, b) => a - b);
     const key = all.join(',');
     if (key === this.appliedStops) return;
     this.appliedStops = key;
-    this.cpu.code.setBreakpoints(all);
+    for (const cpu of this.cpus) cpu.code.setBreakpoints(all);
   }
 
   // ---- execution control ----------------------------------------------------------------
 
-  /** Linear address of the next instruction. */
-  pc(): number { return (this.cpu.segBase[CS] + this.cpu.eip) >>> 0; }
+  /** Linear address of processor `k`'s next instruction (the selected processor's by default). */
+  pc(k = this.selected): number { return (this.cpus[k].segBase[CS] + this.cpus[k].eip) >>> 0; }
   private sp(): number { return this.cpu.regs[ESP] >>> 0; }
 
   entryStop(): StopInfo {
-    const stop: StopInfo = { reason: 'entry', description: `Paused at the entry point ${this.where(this.pc())}`, breakpointIds: [] };
+    const stop: StopInfo = { reason: 'entry', description: `Paused at the entry point ${this.where(this.pc(0))}`, breakpointIds: [], thread: 0 };
     this.lastStop = stop;
+    this.selected = 0;
     return stop;
   }
 
   continue(): void { this.start(new ContinueGoal()); }
 
+  /*
+   * Steps are the selected processor's. The others run their turns meanwhile as the machine
+   * schedules them (the round robin of machine.ts), so a step does the same as running would:
+   * a breakpoint or exception another processor meets on the way ends the step there.
+   */
+
   /** Steps one instruction; over a CALL or INT (runs until it returns at the same stack depth) when `over`. */
   stepInstruction(over: boolean): void {
     this.requireStopped();
     const d = this.decodeAtPc();
-    this.start(over && d?.returnsToNext ? new RunTo(this.pc() + d.length, this.sp()) : new StepInstruction());
+    const k = this.selected;
+    this.start(over && d?.returnsToNext ? new RunTo(this.pc() + d.length, this.sp(), k) : new StepInstruction(k));
   }
 
   /** Steps to the start of another source line; over calls and software interrupts when `over`. */
@@ -330,7 +376,7 @@ export class DebugRuntime {
     this.requireStopped();
     const here = this.info.sourceMap?.lookup(this.pc());
     if (here === undefined) { this.stepInstruction(over); return; }
-    this.start(new LineStep(this, here, over));
+    this.start(new LineStep(this, here, over, this.selected));
   }
 
   /** Runs until the current function returns to its caller (the return address of the innermost frame). */
@@ -342,7 +388,7 @@ export class DebugRuntime {
         `(the outermost frame, or an EBP chain that cannot be read: EBP ${hex8(this.cpu.regs[EBP])})`);
     }
     const stackBase = this.cpu.segBase[SS];
-    this.start(new RunTo((this.cpu.segBase[CS] + exit.returnAddress) >>> 0, ((exit.returnSlot - stackBase) >>> 0) + 4));
+    this.start(new RunTo((this.cpu.segBase[CS] + exit.returnAddress) >>> 0, ((exit.returnSlot - stackBase) >>> 0) + 4, this.selected));
   }
 
   pause(): void { if (this.state === 'running') this.pauseRequested = true; }
@@ -360,11 +406,13 @@ export class DebugRuntime {
 
   private start(goal: Goal): void {
     this.requireStopped();
-    this.cpu.resumeIcount = this.cpu.icount;   // do not stop again at the breakpoint we are on
+    const at = this.cpus[this.lastStop?.thread ?? 0];
+    at.resumeIcount = at.icount;   // do not stop again at the breakpoint we are on
     if (this.lastStop?.reason === 'exception' && this.caught !== undefined) {
       // Let the exception we stopped at be delivered when its instruction raises it again.
-      this.skip = { icount: this.caught.icount, index: this.caught.index };
-      this.hookIcount = -1;
+      const { cpu, icount, index } = this.caught;
+      this.skip = { cpu, icount, index };
+      this.hookCounts[cpu].icount = -1;
     }
     this.caught = undefined;
     this.vmmBreakpoints.resume();
@@ -380,7 +428,8 @@ export class DebugRuntime {
         if (this.state !== 'running') return;
         if (this.endAfterResume !== undefined) { this.finish({ end: this.endAfterResume }); return; }
         if (this.pauseRequested) {
-          this.finish({ stop: { reason: 'pause', description: `Paused at ${this.where(this.pc())}`, breakpointIds: [] } });
+          const thread = this.lastStop?.thread ?? 0;
+          this.finish({ stop: { reason: 'pause', description: `Paused at ${this.where(this.pc(thread))}`, breakpointIds: [], thread } });
           return;
         }
         const outcome = goal.advance(this);
@@ -406,6 +455,7 @@ export class DebugRuntime {
     } else {
       this.state = 'stopped';
       this.lastStop = outcome.stop;
+      this.selected = outcome.stop.thread ?? 0;
       this.listener.stopped(outcome.stop);
     }
   }
@@ -426,51 +476,70 @@ export class DebugRuntime {
     if (r !== undefined) return { kind: 'outcome', outcome: this.ending(r) };
     const vmmStop = this.vmmBreakpoints.take();
     if (vmmStop !== undefined) return { kind: 'outcome', outcome: { stop: vmmStop } };
-    if (this.cpu.stopReason === StopReason.Exception) return { kind: 'outcome', outcome: { stop: this.exceptionStop() } };
+    const k = this.runningIndex(), cpu = this.cpus[k];
+    if (cpu.stopReason === StopReason.Exception) return { kind: 'outcome', outcome: { stop: this.exceptionStop(k) } };
     const dataStop = this.dataStop(true);
     if (dataStop !== undefined) return { kind: 'outcome', outcome: { stop: dataStop } };
-    if (this.cpu.stopReason === StopReason.Breakpoint) return { kind: 'at', pc: this.pc() };
+    if (cpu.stopReason === StopReason.Breakpoint) return { kind: 'at', cpu: k, pc: this.pc(k) };
     return { kind: 'slice' };
   }
 
-  /** Leaves a code breakpoint the CPU stopped at and goes on from there. */
-  passBreakpoint(): void { this.cpu.resumeIcount = this.cpu.icount; }
+  /** Leaves a code breakpoint processor `k` stopped at and goes on from there. */
+  passBreakpoint(k: number): void { this.cpus[k].resumeIcount = this.cpus[k].icount; }
 
   /**
-   * Executes one instruction (or takes one interrupt). While the CPU sleeps in HLT this may take
-   * a few slices of idle time: 'waiting' then, and the caller tries again after a yield.
+   * Executes one instruction (or takes one interrupt) on processor `k`, the others running their
+   * turns meanwhile. While it sleeps in HLT, or waits for its turn, this may take a few slices:
+   * 'waiting' then, and the caller tries again after a yield.
    */
-  stepOne(): Outcome | 'moved' | 'waiting' {
-    const cpu = this.cpu;
+  stepOne(k: number): Outcome | 'moved' | 'waiting' {
+    const cpu = this.cpus[k];
     const icount = cpu.icount, eip = cpu.eip, cs = cpu.segSel[CS];
     this.applyStops();
-    for (let k = 0; k < 64; k++) {
+    // Single machine steps: enough for the other processors' turns to pass.
+    const tries = 64 + QUANTUM * (this.cpus.length - 1);
+    for (let n = 0; n < tries; n++) {
       cpu.resumeIcount = cpu.icount;
       const r = this.runSlice(1);
       if (r !== undefined) return this.ending(r);
       const vmmStop = this.vmmBreakpoints.take();
       if (vmmStop !== undefined) return { stop: vmmStop };
-      if (cpu.stopReason === StopReason.Exception) return { stop: this.exceptionStop() };
+      const j = this.runningIndex(), ran = this.cpus[j];
+      if (ran.stopReason === StopReason.Exception) return { stop: this.exceptionStop(j) };
       const dataStop = this.dataStop(true);
       if (dataStop !== undefined) return { stop: dataStop };
+      if (j !== k && ran.stopReason === StopReason.Breakpoint) {
+        const stop = this.breakpointStop(this.pc(j), j);
+        if (stop !== undefined) return { stop };
+        this.passBreakpoint(j);
+      }
       if (cpu.icount !== icount || cpu.eip !== eip || cpu.segSel[CS] !== cs) return 'moved';
     }
     return 'waiting';
   }
 
   /**
-   * The user breakpoint stop at `pc`, if there is a user breakpoint there that stops: its hits
-   * are counted and its condition, hit condition and log message looked at, once per arrival.
+   * The user breakpoint stop of processor `k` at `pc`, if there is a user breakpoint there that
+   * stops: its hits are counted and its condition, hit condition and log message looked at (with
+   * `k`'s registers), once per arrival.
    */
-  breakpointStop(pc: number): StopInfo | undefined {
+  breakpointStop(pc: number, k: number): StopInfo | undefined {
     const bp = this.userAt.get(pc);
     if (bp === undefined) return undefined;
-    const r = this.conditions.reached(bp.ids, this.cpu.icount, pc);
+    this.selected = k;
+    // An arrival is one processor at one point of the machine's run.
+    const r = this.conditions.reached(bp.ids, this.machine.instructions() * this.cpus.length + k, pc);
     if (r.stop.length === 0) return undefined;
     const kind = (['source', 'function', 'instruction'] as const).find((k) => bp.kinds.has(k))!;
     const errors = r.errors.length === 0 ? '' : ` (${r.errors.join('; ')})`;
-    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}${errors}`, breakpointIds: r.stop };
+    return {
+      reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}${this.onThread(k)}${errors}`,
+      breakpointIds: r.stop, thread: k,
+    };
   }
+
+  /** " on vCPU 1" with several processors. */
+  private onThread(k: number): string { return this.cpus.length > 1 ? ` on vCPU ${k}` : ''; }
 
   /** As `breakpointStop`, going backwards: conditions only, no hit counted, nothing printed. */
   breakpointStopBackwards(pc: number): StopInfo | undefined {
@@ -482,41 +551,47 @@ export class DebugRuntime {
     return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)} (going backwards)`, breakpointIds: ids };
   }
 
-  stepStop(): StopInfo {
-    return { reason: 'step', description: `Paused at ${this.where(this.pc())}${this.vmmBreakpoints.eventsOnTheWay()}`, breakpointIds: [] };
+  stepStop(k = this.selected): StopInfo {
+    return { reason: 'step', description: `Paused at ${this.where(this.pc(k))}${this.vmmBreakpoints.eventsOnTheWay()}`, breakpointIds: [], thread: k };
   }
 
-  decodeAtPc(): DecodedInstruction | undefined {
-    const { data } = this.memory.read(this.pc(), MAX_INSTRUCTION_LENGTH);
-    return decodeInstruction(data, this.cpu.code32);
+  decodeAtPc(k = this.selected): DecodedInstruction | undefined {
+    const { data } = this.memories[k].read(this.pc(k), MAX_INSTRUCTION_LENGTH);
+    return decodeInstruction(data, this.cpus[k].code32);
   }
 
-  private onException(vector: number, errorCode: number | undefined): boolean {
-    const icount = this.cpu.icount;
-    if (icount !== this.hookIcount) { this.hookIcount = icount; this.hookIndex = 0; } else this.hookIndex++;
-    if (this.skip !== undefined) {
-      if (icount === this.skip.icount && this.hookIndex <= this.skip.index) return false;
+  private onException(k: number, vector: number, errorCode: number | undefined): boolean {
+    const icount = this.cpus[k].icount, h = this.hookCounts[k];
+    if (icount !== h.icount) { h.icount = icount; h.index = 0; } else h.index++;
+    if (this.skip !== undefined && this.skip.cpu === k) {
+      if (icount === this.skip.icount && h.index <= this.skip.index) return false;
       this.skip = undefined;
     }
     if (!this.exceptionVectors.has(vector)) return false;
-    this.caught = { vector, errorCode, icount, index: this.hookIndex };
+    this.caught = { cpu: k, vector, errorCode, icount, index: h.index };
     return true;
   }
 
-  private exceptionStop(): StopInfo {
+  private exceptionStop(k: number): StopInfo {
     const c = this.caught!;
     const mnemonic = EXCEPTION_MNEMONICS[c.vector] ?? `vector ${c.vector}`;
     const code = c.errorCode === undefined ? '' : `(0x${c.errorCode.toString(16).padStart(4, '0')})`;
-    const cr2 = c.vector === PF ? `, CR2 ${hex8(this.cpu.cr2)}` : '';
-    const details = `${mnemonic}${code} ${exceptionName(c.vector).slice(mnemonic.length + 1)}${cr2} raised at ${this.where(this.pc())}`;
+    const cr2 = c.vector === PF ? `, CR2 ${hex8(this.cpus[k].cr2)}` : '';
+    const details = `${mnemonic}${code} ${exceptionName(c.vector).slice(mnemonic.length + 1)}${cr2} raised at ${this.where(this.pc(k))}${this.onThread(k)}`;
     return {
-      reason: 'exception', description: `Paused before delivering ${details}`, breakpointIds: [],
+      reason: 'exception', description: `Paused before delivering ${details}`, breakpointIds: [], thread: k,
       exception: { id: mnemonic.replace('#', ''), name: exceptionName(c.vector), errorCode: c.errorCode, details },
     };
   }
 
-  /** How the machine's end of a run becomes a stop or the end of the session. */
+  /** How the machine's end of a run becomes a stop or the end of the session (the processor that ran last's). */
   private ending(r: RunResult): Outcome {
+    const outcome = this.endingOutcome(r);
+    if ('stop' in outcome) outcome.stop.thread = this.runningIndex();
+    return outcome;
+  }
+
+  private endingOutcome(r: RunResult): Outcome {
     switch (r.haltReason) {
       case 'triple-fault':
         if (!this.stopOnTripleFault) return { end: r };
@@ -556,27 +631,41 @@ export class DebugRuntime {
     return loc === undefined ? at : `${at} (${basename(loc.file)}:${loc.line})`;
   }
 
-  private frameState() {
+  private frameState(): WalkContext {
     const cpu = this.cpu;
     const stackBase = cpu.segBase[SS];
-    return { pc: this.pc(), sp: (stackBase + cpu.regs[ESP]) >>> 0, fp: (stackBase + cpu.regs[EBP]) >>> 0, stackBase };
+    return {
+      pc: this.pc(), sp: (stackBase + cpu.regs[ESP]) >>> 0, fp: (stackBase + cpu.regs[EBP]) >>> 0, stackBase,
+      ss: cpu.segSel[SS], codeBase: cpu.segBase[CS],
+    };
+  }
+
+  /** The selected processor's frames, across the interrupt and exception frames on its stacks. */
+  private frames() {
+    return walkWithEvents(this.frameState(), this.deliveries[this.selected].newestFirst(), this.memory, this.info.symbols);
   }
 
   stackTrace(): StackFrameInfo[] {
-    const frames = walkStack(this.frameState(), this.memory, this.info.symbols, this.cpu.segBase[CS]);
-    return frames.map((f, id) => {
+    return this.frames().map((f, id) => {
+      if (f.event !== undefined) return { id, name: eventName(f.event), address: f.address, event: true };
       // A caller's line is that of its call instruction, just before the return address.
-      const loc = this.info.sourceMap?.lookup(id === 0 ? f.address : f.address - 1);
+      const loc = this.info.sourceMap?.lookup(f.lineAddress);
       const frame: StackFrameInfo = { id, name: this.info.symbols.describe(f.address) ?? hex8(f.address), address: f.address };
       if (loc !== undefined) frame.source = { file: loc.file, line: loc.line };
       return frame;
     });
   }
 
-  /** The stack memory of frame `frameId` of stackTrace() (frameView.ts), empty where it cannot be found. */
+  /**
+   * The stack memory of frame `frameId` of stackTrace() (frameView.ts): an event frame's saved
+   * words, or a code frame's; empty where it cannot be found.
+   */
   frameMemory(frameId: number): RegisterNode[] {
-    const span = frameSpans(this.frameState(), this.memory, this.info.symbols, frameId + 1)[frameId];
-    return span === undefined ? [] : frameNodes(span, this.memory, (a) => this.info.symbols.describe((this.cpu.segBase[CS] + a) >>> 0));
+    const f = this.frames()[frameId];
+    if (f === undefined) return [];
+    if (f.event !== undefined) return eventFrameNodes(f.event, this.memory);
+    const span = frameSpans(f.context, this.memory, this.info.symbols, f.depth + 1)[f.depth];
+    return span === undefined ? [] : frameNodes(span, this.memory, (a) => this.info.symbols.describe((f.context.codeBase + a) >>> 0));
   }
 
   registerGroups(): { name: string; registers: RegisterNode[] }[] {
@@ -700,13 +789,14 @@ export class DebugRuntime {
     const hits = this.watchpoints.take();
     if (hits.length === 0) return undefined;
     const ids = hits.map((h) => h.watch.id);
+    this.selected = 0;   // data breakpoints watch processor 0's accesses
     const r = counting ? this.conditions.reached(ids, this.cpu.icount, this.pc()) : { stop: this.conditions.wouldStop(ids), errors: [] };
     const stopping = hits.filter((h) => r.stop.includes(h.watch.id));
     if (stopping.length === 0) return undefined;
     const errors = r.errors.length === 0 ? '' : ` (${r.errors.join('; ')})`;
     const backwards = counting ? '' : ' (going backwards)';
     return {
-      reason: 'data breakpoint', breakpointIds: stopping.map((h) => h.watch.id),
+      reason: 'data breakpoint', breakpointIds: stopping.map((h) => h.watch.id), thread: 0,
       description: `Paused on data breakpoint: ${stopping.map((h) => this.describeHit(h)).join('; ')}${errors}${backwards}`,
     };
   }
@@ -802,6 +892,7 @@ export class DebugRuntime {
       throw new DebugRequestError(`${command}: reverse execution is available in native mode (this guest runs in ${this.vmm.mode} mode)`);
     }
     this.requireStopped();
+    this.selected = 0;   // the recorded run is timed by processor 0's instructions
     if (this.history.atStart()) throw new DebugRequestError(`${command}: already at the start of the recorded run, ${this.where(this.pc())}`);
     return this.history;
   }
@@ -828,34 +919,37 @@ class ContinueGoal implements Goal {
     const f = rt.runFree(rt.sliceInstructions);
     if (f.kind === 'slice') return undefined;
     if (f.kind === 'outcome') return f.outcome;
-    const stop = rt.breakpointStop(f.pc);
+    const stop = rt.breakpointStop(f.pc, f.cpu);
     if (stop !== undefined) return { stop };
-    rt.passBreakpoint();
+    rt.passBreakpoint(f.cpu);
     return undefined;
   }
 }
 
+/** One instruction of processor `k`. */
 class StepInstruction implements Goal {
+  constructor(private readonly k: number) {}
+
   advance(rt: DebugRuntime): Outcome | undefined {
-    const s = rt.stepOne();
+    const s = rt.stepOne(this.k);
     if (s === 'waiting') return undefined;
-    return s === 'moved' ? { stop: rt.stepStop() } : s;
+    return s === 'moved' ? { stop: rt.stepStop(this.k) } : s;
   }
 }
 
-/** Runs until `target` is reached with ESP at or above `minSp` (the frame that set it has returned). */
+/** Runs until processor `k` reaches `target` with ESP at or above `minSp` (the frame that set it has returned). */
 class RunTo implements Goal {
-  constructor(private readonly target: number, private readonly minSp: number) {}
+  constructor(private readonly target: number, private readonly minSp: number, private readonly k: number) {}
 
   advance(rt: DebugRuntime): Outcome | undefined {
     rt.tempStops.add(this.target >>> 0);
     const f = rt.runFree(rt.sliceInstructions);
     if (f.kind === 'slice') return undefined;
     if (f.kind === 'outcome') return f.outcome;
-    const stop = rt.breakpointStop(f.pc);
+    const stop = rt.breakpointStop(f.pc, f.cpu);
     if (stop !== undefined) return { stop };
-    if (f.pc === this.target >>> 0 && rt.cpu.regs[ESP] >>> 0 >= this.minSp) return { stop: rt.stepStop() };
-    rt.passBreakpoint();   // a recursive call reached the return address deeper in the stack
+    if (f.cpu === this.k && f.pc === this.target >>> 0 && rt.cpus[this.k].regs[ESP] >>> 0 >= this.minSp) return { stop: rt.stepStop(this.k) };
+    rt.passBreakpoint(f.cpu);   // another processor, or a recursive call reached the return address deeper in the stack
     return undefined;
   }
 }
@@ -873,15 +967,15 @@ class LineStep implements Goal {
   private readonly fn: number | undefined;
   private runTo: { target: number; minSp: number } | undefined;
 
-  constructor(rt: DebugRuntime, here: LineRange, private readonly over: boolean) {
+  constructor(rt: DebugRuntime, here: LineRange, private readonly over: boolean, private readonly k: number) {
     this.range = here;
     this.file = here.file;
     this.line = here.line;
-    this.fn = rt.info.symbols.containing(rt.pc())?.address;
+    this.fn = rt.info.symbols.containing(rt.pc(k))?.address;
   }
 
   advance(rt: DebugRuntime): Outcome | undefined {
-    const cpu = rt.cpu;
+    const k = this.k, cpu = rt.cpus[k];
     const end = cpu.icount + rt.sliceInstructions;
     while (cpu.icount < end) {
       if (this.runTo !== undefined) {
@@ -890,20 +984,20 @@ class LineStep implements Goal {
         const f = rt.runFree(end - cpu.icount);
         if (f.kind === 'slice') return undefined;
         if (f.kind === 'outcome') return f.outcome;
-        const stop = rt.breakpointStop(f.pc);
+        const stop = rt.breakpointStop(f.pc, f.cpu);
         if (stop !== undefined) return { stop };
-        if (f.pc !== target || cpu.regs[ESP] >>> 0 < minSp) { rt.passBreakpoint(); continue; }
+        if (f.cpu !== k || f.pc !== target || cpu.regs[ESP] >>> 0 < minSp) { rt.passBreakpoint(f.cpu); continue; }
         this.runTo = undefined;
         rt.tempStops.delete(target);
         const done = this.check(rt, undefined);
         if (done !== undefined) return done;
         continue;
       }
-      const pc = rt.pc(), sp = cpu.regs[ESP] >>> 0;
-      const d = rt.decodeAtPc();
+      const pc = rt.pc(k), sp = cpu.regs[ESP] >>> 0;
+      const d = rt.decodeAtPc(k);
       const returnsTo = d?.returnsToNext ? { target: (pc + d.length) >>> 0, minSp: sp } : undefined;
       if (this.over && returnsTo !== undefined) { this.runTo = returnsTo; continue; }
-      const s = rt.stepOne();
+      const s = rt.stepOne(k);
       if (s === 'waiting') return undefined;
       if (s !== 'moved') return s;
       const done = this.check(rt, returnsTo);
@@ -914,19 +1008,19 @@ class LineStep implements Goal {
 
   /** After an instruction: stop here, or keep stepping (perhaps running out of a call first). */
   private check(rt: DebugRuntime, calledFrom: { target: number; minSp: number } | undefined): Outcome | undefined {
-    const pc = rt.pc();
-    const bp = rt.breakpointStop(pc);
+    const k = this.k, pc = rt.pc(k);
+    const bp = rt.breakpointStop(pc, k);
     if (bp !== undefined) return { stop: bp };
     if (pc >= this.range.start && pc < this.range.end) return undefined;
     const loc = rt.info.sourceMap?.lookup(pc);
     if (loc === undefined) {
       // Stepped into code without lines through a call: come back out of it.
       if (calledFrom !== undefined) { this.runTo = calledFrom; return undefined; }
-      return { stop: rt.stepStop() };
+      return { stop: rt.stepStop(k) };
     }
     if (loc.file === this.file && loc.line === this.line) { this.range = loc; return undefined; }
-    if (pc === loc.start && loc.isStmt) return { stop: rt.stepStop() };
-    if (rt.info.symbols.containing(pc)?.address !== this.fn) return { stop: rt.stepStop() };
+    if (pc === loc.start && loc.isStmt) return { stop: rt.stepStop(k) };
+    if (rt.info.symbols.containing(pc)?.address !== this.fn) return { stop: rt.stepStop(k) };
     this.range = loc;
     return undefined;
   }

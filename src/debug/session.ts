@@ -1,6 +1,6 @@
 /**
  * The Debug Adapter Protocol server: translates requests into calls on a DebugRuntime and its
- * notifications into events. One vCPU thread; every failure is an error response that names
+ * notifications into events. One thread per vCPU; every failure is an error response that names
  * the file, address or argument at fault.
  */
 import {
@@ -21,7 +21,10 @@ import type { RegisterNode } from './registers';
 import { DebugRuntime, LaunchError, type BreakpointStatus, type RuntimeListener, type StopInfo } from './runtime';
 import { VmmEventBatcher, VmmReports } from './vmmReports';
 
+/** Thread THREAD_ID + k is processor k (APIC ID k). */
 const THREAD_ID = 1;
+/** Frame ids carry their thread: frame n of processor k is k * FRAME_ID_STRIDE + n. */
+const FRAME_ID_STRIDE = 1 << 16;
 
 /** Console lines typed after this prefix go to the guest's COM1 (with a newline) instead of being evaluated. */
 const SERIAL_PREFIX = '>';
@@ -32,7 +35,13 @@ export class VtscopeDebugSession extends DebugSession {
   /** The file the guest's COM1 output goes to, if the configuration names one. */
   private serialFile: number | undefined;
   private configurationDone = false;
-  private readonly variables = new Handles<RegisterNode[]>();
+  /** Variables with the processor they are of (a setVariable changes that processor's registers). */
+  private readonly variables = new Handles<{ nodes: RegisterNode[]; thread: number }>();
+  /**
+   * The processor requests without a thread or frame are about (disassemble, readMemory,
+   * evaluate without a frame): the one that stopped, or the last one a request named.
+   */
+  private focus = 0;
   // The client's breakpoints with the ids given to them, kept to apply to a guest loaded later
   // or restarted (the ids stay the same, so stops name the breakpoints the client knows).
   private nextBreakpointId = 1;
@@ -69,6 +78,30 @@ export class VtscopeDebugSession extends DebugSession {
   private requireRuntime(command: string): DebugRuntime {
     if (this.runtime === undefined) throw new DebugRequestError(`${command}: no guest is loaded (launch first)`);
     return this.runtime;
+  }
+
+  /** Selects in `rt` the processor of the frame or thread given, else the one in focus, and focuses it. */
+  private selectThread(rt: DebugRuntime, command: string, by: { threadId?: unknown; frameId?: unknown }): void {
+    let k = this.focus;
+    if (by.frameId !== undefined) {
+      if (!Number.isInteger(by.frameId) || (by.frameId as number) < 0) throw new DebugRequestError(`${command}: frameId must be a frame id from stackTrace, not ${JSON.stringify(by.frameId)}`);
+      k = Math.floor((by.frameId as number) / FRAME_ID_STRIDE);
+    } else if (by.threadId !== undefined) {
+      if (!Number.isInteger(by.threadId)) throw new DebugRequestError(`${command}: threadId must be a thread id, not ${JSON.stringify(by.threadId)}`);
+      k = (by.threadId as number) - THREAD_ID;
+    }
+    try {
+      rt.select(k);
+    } catch (e) {
+      if (e instanceof DebugRequestError) throw new DebugRequestError(`${command}: ${e.message}`);
+      throw e;
+    }
+    this.focus = k;
+  }
+
+  /** A handle for `nodes` of the runtime's selected processor. */
+  private variablesOf(rt: DebugRuntime, nodes: RegisterNode[]): number {
+    return this.variables.create({ nodes, thread: rt.cpus.indexOf(rt.cpu) });
   }
 
   // ---- configuration --------------------------------------------------------------------
@@ -189,7 +222,8 @@ export class VtscopeDebugSession extends DebugSession {
   private sendStopped(stop: StopInfo): void {
     this.vmmEvents?.flush();
     this.variables.reset();
-    const event = new StoppedEvent(stop.reason, THREAD_ID, stop.exception?.details) as DebugProtocol.StoppedEvent;
+    this.focus = stop.thread ?? 0;
+    const event = new StoppedEvent(stop.reason, THREAD_ID + this.focus, stop.exception?.details) as DebugProtocol.StoppedEvent;
     event.body.description = stop.description;
     event.body.allThreadsStopped = true;
     if (stop.breakpointIds.length > 0) event.body.hitBreakpointIds = stop.breakpointIds;
@@ -298,6 +332,7 @@ export class VtscopeDebugSession extends DebugSession {
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
     this.guard(response, () => {
       const rt = this.requireRuntime('next');
+      this.selectThread(rt, 'next', { threadId: args?.threadId });
       if (args?.granularity === 'instruction') rt.stepInstruction(true); else rt.stepLine(true);
       this.sendResponse(response);
     });
@@ -306,14 +341,17 @@ export class VtscopeDebugSession extends DebugSession {
   protected override stepInRequest(response: DebugProtocol.StepInResponse, args: DebugProtocol.StepInArguments): void {
     this.guard(response, () => {
       const rt = this.requireRuntime('stepIn');
+      this.selectThread(rt, 'stepIn', { threadId: args?.threadId });
       if (args?.granularity === 'instruction') rt.stepInstruction(false); else rt.stepLine(false);
       this.sendResponse(response);
     });
   }
 
-  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse, args: DebugProtocol.StepOutArguments): void {
     this.guard(response, () => {
-      this.requireRuntime('stepOut').stepOut();
+      const rt = this.requireRuntime('stepOut');
+      this.selectThread(rt, 'stepOut', { threadId: args?.threadId });
+      rt.stepOut();
       this.sendResponse(response);
     });
   }
@@ -359,22 +397,28 @@ export class VtscopeDebugSession extends DebugSession {
 
   protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
     // One thread per processor, by APIC ID; thread THREAD_ID is processor 0.
-    const cpus = this.runtime?.machine.cpus.length ?? 1;
-    response.body = { threads: Array.from({ length: cpus }, (_, k) => ({ id: THREAD_ID + k, name: `vCPU ${k}` })) };
+    const rt = this.runtime;
+    response.body = {
+      threads: rt === undefined ? [{ id: THREAD_ID, name: 'vCPU 0 (APIC ID 0)' }] : rt.cpus.map((_, k) => ({ id: THREAD_ID + k, name: rt.threadName(k) })),
+    };
     this.sendResponse(response);
   }
 
   protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
     this.guard(response, () => {
-      const frames = this.requireStoppedRuntime('stackTrace').stackTrace();
+      const rt = this.requireStoppedRuntime('stackTrace');
+      this.selectThread(rt, 'stackTrace', { threadId: args?.threadId });
+      const base = this.focus * FRAME_ID_STRIDE;
+      const frames = rt.stackTrace();
       const start = args?.startFrame ?? 0;
       const levels = args?.levels ?? 0;
       const shown = frames.slice(start, levels > 0 ? start + levels : undefined);
       response.body = {
         totalFrames: frames.length,
         stackFrames: shown.map((f): DebugProtocol.StackFrame => ({
-          id: f.id,
+          id: base + f.id,
           name: f.name,
+          presentationHint: f.event ? 'label' : undefined,
           source: f.source === undefined ? undefined : new Source(basename(f.source.file), this.convertDebuggerPathToClient(f.source.file)),
           line: f.source === undefined ? 0 : this.convertDebuggerLineToClient(f.source.line),
           column: f.source === undefined ? 0 : this.convertDebuggerColumnToClient(1),
@@ -394,14 +438,16 @@ export class VtscopeDebugSession extends DebugSession {
   protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
     this.guard(response, () => {
       const rt = this.requireStoppedRuntime('scopes');
+      const frameId = args?.frameId ?? 0;
+      this.selectThread(rt, 'scopes', { frameId });
       // Registers are the processor's, the same whichever frame is selected; the Frame scope
       // is the selected frame's stack memory, where a C function's locals and arguments live.
       response.body = {
         scopes: [
           ...rt.registerGroups().map((g) => ({
-            name: g.name, variablesReference: this.variables.create(g.registers), expensive: false, presentationHint: 'registers',
+            name: g.name, variablesReference: this.variablesOf(rt, g.registers), expensive: false, presentationHint: 'registers',
           })),
-          { name: 'Frame', variablesReference: this.variables.create(rt.frameMemory(args?.frameId ?? 0)), expensive: false, presentationHint: 'locals' },
+          { name: 'Frame', variablesReference: this.variablesOf(rt, rt.frameMemory(frameId % FRAME_ID_STRIDE)), expensive: false, presentationHint: 'locals' },
         ],
       };
       this.sendResponse(response);
@@ -410,13 +456,13 @@ export class VtscopeDebugSession extends DebugSession {
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
     this.guard(response, () => {
-      const nodes = this.variables.get(args?.variablesReference);
-      if (nodes === undefined) throw new DebugRequestError(`variables: unknown variablesReference ${args?.variablesReference}`);
+      const held = this.variables.get(args?.variablesReference);
+      if (held === undefined) throw new DebugRequestError(`variables: unknown variablesReference ${args?.variablesReference}`);
       response.body = {
-        variables: nodes.map((n) => ({
+        variables: held.nodes.map((n) => ({
           name: n.name,
           value: n.value,
-          variablesReference: n.children === undefined ? 0 : this.variables.create(n.children),
+          variablesReference: n.children === undefined ? 0 : this.variables.create({ nodes: n.children, thread: held.thread }),
           evaluateName: n.evaluateName,
           memoryReference: n.memoryReference === undefined ? undefined : hex8(n.memoryReference),
           presentationHint: n.assignName === undefined ? { attributes: ['readOnly'] } : undefined,
@@ -435,9 +481,10 @@ export class VtscopeDebugSession extends DebugSession {
         response.body = { result: '', variablesReference: 0 };
       } else {
         if (rt.state !== 'stopped') throw new DebugRequestError('evaluate: the guest is running: pause it first');
+        this.selectThread(rt, 'evaluate', { frameId: args.frameId });
         const r = rt.evaluate(args.expression);
         response.body = {
-          result: r.result, variablesReference: r.children === undefined ? 0 : this.variables.create(r.children),
+          result: r.result, variablesReference: r.children === undefined ? 0 : this.variablesOf(rt, r.children),
           memoryReference: r.memoryReference === undefined ? undefined : hex8(r.memoryReference),
         };
       }
@@ -470,7 +517,9 @@ export class VtscopeDebugSession extends DebugSession {
       const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'readMemory');
       const count = args.count;
       if (!Number.isInteger(count) || count < 0) throw new DebugRequestError(`readMemory: count must be a whole number, not ${JSON.stringify(count)}`);
-      const { data, unreadable } = this.requireStoppedRuntime('readMemory').memory.read(address, count);
+      const rt = this.requireStoppedRuntime('readMemory');
+      this.selectThread(rt, 'readMemory', {});
+      const { data, unreadable } = rt.memory.read(address, count);
       response.body = { address: hex8(address), data: Buffer.from(data).toString('base64'), unreadableBytes: unreadable };
       this.sendResponse(response);
     });
@@ -481,7 +530,9 @@ export class VtscopeDebugSession extends DebugSession {
       const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'writeMemory');
       if (typeof args.data !== 'string') throw new DebugRequestError('writeMemory: missing argument data');
       const bytes = new Uint8Array(Buffer.from(args.data, 'base64'));
-      const rt = this.requireStoppedRuntime('writeMemory'), memory = rt.memory;
+      const rt = this.requireStoppedRuntime('writeMemory');
+      this.selectThread(rt, 'writeMemory', {});
+      const memory = rt.memory;
       if (!args.allowPartial) {
         for (let k = 0; k < bytes.length; k++) {
           const lin = (address + k) >>> 0;
@@ -498,7 +549,9 @@ export class VtscopeDebugSession extends DebugSession {
       const address = parseAddress(args?.memoryReference, args?.offset ?? 0, 'disassemble');
       const count = args.instructionCount;
       if (!Number.isInteger(count) || count < 0) throw new DebugRequestError(`disassemble: instructionCount must be a whole number, not ${JSON.stringify(count)}`);
-      const lines = this.requireStoppedRuntime('disassemble').disassemble(address, args.instructionOffset ?? 0, count);
+      const rt = this.requireStoppedRuntime('disassemble');
+      this.selectThread(rt, 'disassemble', {});
+      const lines = rt.disassemble(address, args.instructionOffset ?? 0, count);
       response.body = {
         instructions: lines.map((l): DebugProtocol.DisassembledInstruction => ({
           address: hex8(l.address),
@@ -527,7 +580,7 @@ export class VtscopeDebugSession extends DebugSession {
       try {
         if (args.variablesReference !== undefined) {
           // A variable is a register: what can be watched is the memory it points to.
-          const node = this.variables.get(args.variablesReference)?.find((n) => n.name === args.name);
+          const node = this.variables.get(args.variablesReference)?.nodes.find((n) => n.name === args.name);
           if (node === undefined) throw new DebugRequestError(`no variable '${args.name}' in variablesReference ${args.variablesReference}`);
           if (node.memoryReference === undefined) {
             throw new DebugRequestError(`${node.name} is not an address: watch memory with an expression such as dword [symbol]`);
@@ -570,11 +623,13 @@ export class VtscopeDebugSession extends DebugSession {
     this.guard(response, () => {
       const rt = this.requireStoppedRuntime('setVariable');
       if (typeof args?.value !== 'string') throw new DebugRequestError('setVariable: missing argument value');
-      const node = this.variables.get(args.variablesReference)?.find((n) => n.name === args.name);
-      if (node === undefined) throw new DebugRequestError(`setVariable: no variable '${args.name}' in variablesReference ${args.variablesReference}`);
+      const held = this.variables.get(args.variablesReference);
+      const node = held?.nodes.find((n) => n.name === args.name);
+      if (held === undefined || node === undefined) throw new DebugRequestError(`setVariable: no variable '${args.name}' in variablesReference ${args.variablesReference}`);
       if (node.assignName === undefined) {
         throw new DebugRequestError(`setVariable: ${node.name} cannot be changed from the debugger: only the general registers, eip and eflags can`);
       }
+      rt.select(held.thread);
       response.body = { value: rt.setRegister(node.assignName, args.value) };
       this.sendResponse(response);
     });
@@ -584,7 +639,9 @@ export class VtscopeDebugSession extends DebugSession {
     this.guard(response, () => {
       if (typeof args?.expression !== 'string') throw new DebugRequestError('setExpression: missing argument expression');
       if (typeof args.value !== 'string') throw new DebugRequestError('setExpression: missing argument value');
-      response.body = { value: this.requireStoppedRuntime('setExpression').setExpression(args.expression, args.value) };
+      const rt = this.requireStoppedRuntime('setExpression');
+      this.selectThread(rt, 'setExpression', { frameId: args.frameId });
+      response.body = { value: rt.setExpression(args.expression, args.value) };
       this.sendResponse(response);
     });
   }

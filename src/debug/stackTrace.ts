@@ -62,18 +62,20 @@ export function innermostExit(s: FrameState, memory: GuestMemory, symbols: Symbo
 
 /**
  * The frames from the innermost outwards. The walk stops at a zero or unreadable frame pointer,
- * one that does not move up the stack, a zero return address, or after MAX_FRAMES.
+ * one that does not move up the stack, a zero return address, or after MAX_FRAMES. A return
+ * address is never below the stack pointer (EBP is not a frame pointer there), nor at or above
+ * `limit`, where the frame of an interrupt or exception begins (eventFrames.ts).
  */
-export function walkStack(s: FrameState, memory: GuestMemory, symbols: SymbolTable, codeBase: number): Frame[] {
+export function walkStack(s: FrameState, memory: GuestMemory, symbols: SymbolTable, codeBase: number, limit = 2 ** 32): Frame[] {
   const frames: Frame[] = [{ address: s.pc >>> 0 }];
   const exit = innermostExit(s, memory, symbols);
-  if (exit === undefined || exit.returnAddress === 0) return frames;
+  if (exit === undefined || exit.returnAddress === 0 || exit.returnSlot < s.sp >>> 0 || exit.returnSlot >= limit) return frames;
   frames.push({ address: (codeBase + exit.returnAddress) >>> 0 });
   let ebp = exit.callerEbp >>> 0;
   let lastSlot = exit.returnSlot;
   while (frames.length < MAX_FRAMES && ebp !== 0) {
     const fp = (s.stackBase + ebp) >>> 0;
-    if (fp + 4 <= lastSlot) break;     // frames live at increasing addresses
+    if (fp + 4 <= lastSlot || fp + 4 >= limit) break;     // frames live at increasing addresses, below an event's frame
     let savedEbp: number, ret: number;
     try {
       savedEbp = memory.readValue(fp, 4);

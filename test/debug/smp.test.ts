@@ -64,8 +64,10 @@ describe('the debug adapter with several processors', () => {
     await dap.request('configurationDone');
     await dap.event('stopped');
     const threads = await dap.request('threads');
+    // The application processors are parked in HLT, as SeaBIOS leaves them (smp.ts).
     expect(threads.body?.threads).toEqual([
-      { id: 1, name: 'vCPU 0' }, { id: 2, name: 'vCPU 1' }, { id: 3, name: 'vCPU 2' }, { id: 4, name: 'vCPU 3' },
+      { id: 1, name: 'vCPU 0 (APIC ID 0)' }, { id: 2, name: 'vCPU 1 (APIC ID 1): halted' },
+      { id: 3, name: 'vCPU 2 (APIC ID 2): halted' }, { id: 4, name: 'vCPU 3 (APIC ID 3): halted' },
     ]);
     await dap.request('continue', { threadId: 1 });
     await dap.event('terminated');
