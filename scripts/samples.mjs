@@ -20,7 +20,7 @@ const SAMPLES = [
   { name: 'holes', kind: 'flat', sources: ['holes.asm'] },
   { name: 'pv-hello', kind: 'flat', sources: ['pv-hello.asm'], mode: 'pv' },
   { name: 'pv-timer', kind: 'flat', sources: ['pv-timer.asm'], mode: 'pv' },
-  { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'c-kernel/link.ld'] },
+  { name: 'c-kernel', kind: 'elf', sources: ['c-kernel/boot.asm', 'c-kernel/kernel.c', 'lib/console.c', 'c-kernel/link.ld'] },
   {
     name: 'apic-timer', kind: 'elf',
     sources: ['apic-timer/boot.asm', 'apic-timer/kernel.c', 'apic-timer/mptable.c', 'lib/console.c', 'apic-timer/link.ld'],
