@@ -9,13 +9,10 @@
  * the run through isa-debug-exit with status 1). `title 'name'` prints `== name`, which
  * `sections` uses to split the output.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Machine } from '../../src/machine/machine';
 import { nasm } from '../support/nasm';
-import { QEMU, qemuArgs } from '../support/qemu';
+import { QEMU } from '../support/qemu';
+import { runQemuProbe } from '../support/qemuDevices';
 import { PUTC } from '../support/guestSerial';
 
 const PRELUDE = `
@@ -187,23 +184,10 @@ export function runOnMachine(image: Uint8Array, maxInstructions = 200_000_000): 
  * (-icount shift=0,sleep=off), as vtscope's does, instead of following the host's clock.
  */
 export async function runOnQemu(image: Uint8Array, { icount = false } = {}): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'vtscope-probe-'));
-  try {
-    const path = join(dir, 'probe.bin');
-    writeFileSync(path, image);
-    const args = [...qemuArgs(path, 64), ...(icount ? ['-icount', 'shift=0,sleep=off'] : [])];
-    return await new Promise<string>((resolve, reject) => {
-      const child = execFile(QEMU, args, { encoding: 'latin1', timeout: 20_000 }, (error, stdout, stderr) => {
-        // isa-debug-exit with 0 ends QEMU with status 1.
-        if (error !== null && error.code !== 1) reject(new Error(`${QEMU} failed: ${error.message}\n${stderr}\n${stdout}`));
-        else if (error === null) reject(new Error(`${QEMU} ended without isa-debug-exit:\n${stdout}`));
-        else resolve(stdout);
-      });
-      child.stdin?.end();
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await runQemuProbe(image, { args: icount ? ['-icount', 'shift=0,sleep=off'] : [] });
+  // isa-debug-exit with 0 ends QEMU with status 1.
+  if (r.status !== 1) throw new Error(`${QEMU} ended with status ${r.status}, not through isa-debug-exit with 0:\n${r.serial}`);
+  return r.serial;
 }
 
 /** The hex digits of a dump as bytes (whitespace and line breaks ignored). */

@@ -6,15 +6,12 @@
  * processors print in APIC ID order by taking turns on a ticket, and the bootstrap processor
  * waits for each fixed IPI's answer before sending the next.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { restoreSnapshot, takeSnapshot } from '../../src/machine/snapshot';
-import { QEMU, qemuArgs, qemuAvailable } from '../support/qemu';
+import { QEMU, qemuAvailable } from '../support/qemu';
 import { hexBytes, probeImage, sections } from './probeKernel';
+import { runQemuProbe } from '../support/qemuDevices';
 
 /** What the probe printed under vtscope with `cpus` processors, and how many instructions that took. */
 function runSmp(image: Uint8Array, cpus: number): { out: string; instructions: number } {
@@ -31,22 +28,10 @@ function runSmp(image: Uint8Array, cpus: number): { out: string; instructions: n
 const CHECKSUM = 7, ENTRY_COUNT = 34, FEATURES = 44 + 8;
 
 async function runQemuSmp(image: Uint8Array, cpus: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'vtscope-smp-'));
-  try {
-    const path = join(dir, 'probe.bin');
-    writeFileSync(path, image);
-    return await new Promise<string>((resolve, reject) => {
-      const child = execFile(QEMU, [...qemuArgs(path, 64), '-smp', String(cpus)], { encoding: 'latin1', timeout: 20_000 },
-        (error, stdout, stderr) => {
-          // isa-debug-exit with 0 ends QEMU with status 1.
-          if (error?.code === 1) resolve(stdout);
-          else reject(new Error(`${QEMU} -smp ${cpus} did not exit through isa-debug-exit: ${error?.message ?? ''}\n${stderr}\n${stdout}`));
-        });
-      child.stdin?.end();
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = await runQemuProbe(image, { args: ['-smp', String(cpus)] });
+  // isa-debug-exit with 0 ends QEMU with status 1.
+  if (r.status !== 1) throw new Error(`${QEMU} -smp ${cpus} did not exit through isa-debug-exit (status ${r.status}):\n${r.serial}`);
+  return r.serial;
 }
 
 /** CPUID leaves 1 and 4, the CMOS processor count, fw_cfg's count, and the MP configuration table. */

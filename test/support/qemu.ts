@@ -1,7 +1,9 @@
 // qemu-system-i386 as the reference PC: runs a Multiboot kernel and returns what
 // it printed on COM1 and how it ended, for comparison with the emulator.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const QEMU = 'qemu-system-i386';
 
@@ -45,26 +47,30 @@ export function runQemu(imagePath: string, { memoryMiB = 64, timeoutMs = 30_000 
   if (!existsSync(imagePath)) {
     return Promise.reject(new Error(`${imagePath}: no such kernel image`));
   }
+  // COM1 goes to a file: through a pipe QEMU drops characters when the reader falls behind.
+  const dir = mkdtempSync(join(tmpdir(), 'vtscope-qemu-'));
+  const serial = join(dir, 'com1.bin');
+  const args = qemuArgs(imagePath, memoryMiB).map((a) => (a === 'stdio' ? `file:${serial}` : a));
   return new Promise((resolve, reject) => {
-    // stdin is /dev/null: QEMU's serial backend must not read the test's terminal.
-    const child = spawn(QEMU, qemuArgs(imagePath, memoryMiB), { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
+    const child = spawn(QEMU, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const stderr: Buffer[] = [];
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
     }, timeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
     child.on('error', (error) => {
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       reject(new Error(`cannot run ${QEMU} on ${imagePath}: ${error.message}`));
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      const stdout = existsSync(serial) ? readFileSync(serial) : Buffer.alloc(0);
+      rmSync(dir, { recursive: true, force: true });
       resolve({
-        stdout: Buffer.concat(stdout),
+        stdout,
         status: timedOut ? null : code,
         stderr: Buffer.concat(stderr).toString('utf8'),
         timedOut,
