@@ -42,14 +42,13 @@ export class BtMonitor extends TrapMonitor {
     }
     const emulator = emulatorFor(insn);
     const sensitive = emulator === undefined ? sensitiveTranslation(insn) : undefined;
-    if (emulator !== undefined) insn.exec = this.privilegedCallout(emulator, insn.exec);
-    else if (sensitive !== undefined) insn.exec = this.sensitiveCallout(sensitive, insn.exec);
-    else if (this.protectedPageWriters.has((cpu.segBase[CS] + eip) | 0)) insn.exec = this.protectedPageWriterCallout(insn.exec);
-    else {
-      this.vmm.accounting.chargeOnExecute(insn);
-      return;
+    const callout = emulator !== undefined ? this.privilegedCallout(emulator, insn.exec)
+      : sensitive !== undefined ? this.sensitiveCallout(sensitive, insn.exec)
+        : this.protectedPageWriters.has((cpu.segBase[CS] + eip) | 0) ? this.protectedPageWriterCallout(insn.exec) : undefined;
+    if (callout !== undefined) {
+      insn.exec = callout;
+      this.blockCallouts++;
     }
-    this.blockCallouts++;
     this.vmm.accounting.chargeOnExecute(insn);
   }
 
