@@ -39,6 +39,8 @@ export interface DataHit {
   pc: number;
   /** The range's bytes before the instruction's first access to it. */
   before: Uint8Array;
+  /** The processor (index) that made the access. */
+  cpu: number;
 }
 
 /** The identifier `dataBreakpointInfo` gives and `setDataBreakpoints` takes: "0x00100200/4". */
@@ -110,30 +112,28 @@ export class DataBreakpoints {
   /** Accesses since the last `take`, by watch id (first access of each). */
   private readonly pending = new Map<number, DataHit>();
 
-  constructor(private readonly cpu: Cpu, private readonly memory: GuestMemory) {}
+  /** Every processor's accesses are watched; `memories[k]` is processor k's view of memory. */
+  constructor(private readonly cpus: readonly Cpu[], private readonly memories: readonly GuestMemory[]) {}
 
   /** Replaces the watched ranges. */
   set(watches: readonly Watch[]): void {
     const before = this.pages();
     this.watches = watches.map((w) => ({ ...w, address: w.address >>> 0 }));
     const after = this.pages();
-    const cpu = this.cpu;
-    if (after.size === 0) {
-      cpu.watchedPages = undefined;
-    } else {
-      const marks = new Uint8Array(PAGE_COUNT);
-      for (const page of after) marks[page] = 1;
+    const marks = after.size === 0 ? undefined : new Uint8Array(PAGE_COUNT);
+    for (const page of after) marks![page] = 1;
+    this.cpus.forEach((cpu, k) => {
       cpu.watchedPages = marks;
-      cpu.onWatchedAccess = (lin, size, write) => this.access(lin, size, write);
-    }
-    // Pages that changed sides must be translated again to take (or leave) the fast path.
-    for (const page of new Set([...before, ...after])) cpu.tlb.invalidate(page);
+      if (marks !== undefined) cpu.onWatchedAccess = (lin, size, write) => this.access(k, lin, size, write);
+      // Pages that changed sides must be translated again to take (or leave) the fast path.
+      for (const page of new Set([...before, ...after])) cpu.tlb.invalidate(page);
+    });
     this.pending.clear();
   }
 
   /** After the TLB was reloaded (a snapshot restored): watched pages leave the fast path again. */
   refresh(): void {
-    for (const page of this.pages()) this.cpu.tlb.invalidate(page);
+    for (const cpu of this.cpus) for (const page of this.pages()) cpu.tlb.invalidate(page);
   }
 
   /** The accesses made since the last call, and forgets them. */
@@ -144,9 +144,9 @@ export class DataBreakpoints {
     return hits;
   }
 
-  /** The range's bytes now (the readable prefix). */
-  read(w: DataTarget): Uint8Array {
-    return this.memory.read(w.address, w.length).data;
+  /** The range's bytes now (the readable prefix), as processor `k` sees them. */
+  read(w: DataTarget, k = 0): Uint8Array {
+    return this.memories[k].read(w.address, w.length).data;
   }
 
   private pages(): Set<number> {
@@ -157,16 +157,16 @@ export class DataBreakpoints {
     return pages;
   }
 
-  private access(lin: number, size: number, write: boolean): void {
+  private access(k: number, lin: number, size: number, write: boolean): void {
     const start = lin >>> 0;
-    const cpu = this.cpu;
+    const cpu = this.cpus[k];
     for (const w of this.watches) {
       if (start >= w.address + w.length || w.address >= start + size) continue;
       if (w.accessType === (write ? 'read' : 'write')) continue;
       const seen = this.pending.get(w.id);
       if (seen === undefined) {
         const pc = (cpu.segBase[CS] + cpu.eipStart) >>> 0;
-        this.pending.set(w.id, { watch: w, access: write ? 'write' : 'read', pc, before: this.read(w) });
+        this.pending.set(w.id, { watch: w, access: write ? 'write' : 'read', pc, before: this.read(w, k), cpu: k });
       } else if (write) {
         seen.access = 'write';
       }

@@ -230,7 +230,7 @@ export class DebugRuntime {
     this.cpus.forEach((cpu, k) => { cpu.onException = (vector, errorCode) => this.onException(k, vector, errorCode); });
     this.setExceptionFilters(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.id));
     this.conditions = new BreakpointConditions(this.expressionContext(), (line) => this.log(line));
-    this.watchpoints = new DataBreakpoints(this.cpu, this.memory);
+    this.watchpoints = new DataBreakpoints(this.cpus, this.memories);
     // Checkpoints hold the machine, not a VMM's own state: reverse execution is for native mode.
     this.history = vmm.mode !== 'native' ? undefined : new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget),
       () => this.pc(), () => this.watchpoints.refresh(), opts.history);
@@ -789,14 +789,14 @@ export class DebugRuntime {
     const hits = this.watchpoints.take();
     if (hits.length === 0) return undefined;
     const ids = hits.map((h) => h.watch.id);
-    this.selected = 0;   // data breakpoints watch processor 0's accesses
+    this.selected = hits[0].cpu;   // the processor that made the (first) access
     const r = counting ? this.conditions.reached(ids, this.cpu.icount, this.pc()) : { stop: this.conditions.wouldStop(ids), errors: [] };
     const stopping = hits.filter((h) => r.stop.includes(h.watch.id));
     if (stopping.length === 0) return undefined;
     const errors = r.errors.length === 0 ? '' : ` (${r.errors.join('; ')})`;
     const backwards = counting ? '' : ' (going backwards)';
     return {
-      reason: 'data breakpoint', breakpointIds: stopping.map((h) => h.watch.id), thread: 0,
+      reason: 'data breakpoint', breakpointIds: stopping.map((h) => h.watch.id), thread: this.selected,
       description: `Paused on data breakpoint: ${stopping.map((h) => this.describeHit(h)).join('; ')}${errors}${backwards}`,
     };
   }
@@ -805,7 +805,7 @@ export class DebugRuntime {
   private describeHit(h: DataHit): string {
     const what = `${this.describeData(h.watch)} by the instruction at ${this.where(h.pc)}`;
     if (h.access === 'read') return `read of ${what}`;
-    return `write to ${what}: ${formatBytes(h.before)} -> ${formatBytes(this.watchpoints.read(h.watch))}`;
+    return `write to ${what}: ${formatBytes(h.before)} -> ${formatBytes(this.watchpoints.read(h.watch, h.cpu))}`;
   }
 
   dataStopBackwards(): StopInfo | undefined { return this.dataStop(false); }

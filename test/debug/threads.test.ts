@@ -208,6 +208,18 @@ describe('threads of a two-processor guest', () => {
     expect(await evaluate(dc, 'ecx', (await top(dc, 1)).id)).not.toBe(0x5a5a);
   });
 
+  it('stops on the processor whose write a data breakpoint watched', async () => {
+    // inc dword [ap_count] is FF 05 disp32: the counter's address is in its last four bytes.
+    const image = readFileSync(join(dir, 'smp.bin'));
+    const counter = image.readUInt32LE(address('inc dword [ap_count]') - 0x100000 + 2);
+    const dc = await start((c) => c.setDataBreakpointsRequest({ breakpoints: [{ dataId: `${hex(counter)}/4`, accessType: 'write' }] }));
+    const stop = await dc.waitForEvent('stopped');
+    expect(stop.body).toMatchObject({ reason: 'data breakpoint', threadId: 2, allThreadsStopped: true });
+    expect(stop.body.description).toMatch(/write to .*: 0x00000000 -> 0x00000001/);
+    // Stopped after the write, at the CMP that follows the six-byte INC.
+    expect((await top(dc, 2)).instructionPointerReference).toBe(hex(address('inc dword [ap_count]') + 6));
+  });
+
   it('steps one thread while the others run their turns', async () => {
     const dc = await start((c) => sourceBreakpoint(c, 'mov eax, 0x1234'));
     const stop = await dc.waitForEvent('stopped');
