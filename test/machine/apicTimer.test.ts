@@ -22,25 +22,7 @@ const PROBE = probeImage(`
 main:
   set_gate 0x20, pit_irq
   set_gate 0x40, apic_timer
-  ; 8259s at vectors 0x20/0x28, only IRQ 0 unmasked
-  mov al, 0x11
-  out 0x20, al
-  out 0xa0, al
-  mov al, 0x20
-  out 0x21, al
-  mov al, 0x28
-  out 0xa1, al
-  mov al, 4
-  out 0x21, al
-  mov al, 2
-  out 0xa1, al
-  mov al, 1
-  out 0x21, al
-  out 0xa1, al
-  mov al, 0xfe
-  out 0x21, al
-  mov al, 0xff
-  out 0xa1, al
+  remap_pics 0xfe                ; only IRQ 0 unmasked
   ; PIT channel 0: rate generator, 11932
   mov al, 0x34
   out 0x43, al

@@ -47,6 +47,29 @@ start:
   pop esi
 %endmacro
 
+; remap_pics MASK: the 8259 pair at vectors 0x20/0x28 (ICW1-ICW4), the master masked with
+; MASK and the slave fully masked.
+%macro remap_pics 1
+  mov al, 0x11
+  out 0x20, al
+  out 0xa0, al
+  mov al, 0x20
+  out 0x21, al
+  mov al, 0x28
+  out 0xa1, al
+  mov al, 4
+  out 0x21, al
+  mov al, 2
+  out 0xa1, al
+  mov al, 1
+  out 0x21, al
+  out 0xa1, al
+  mov al, %1
+  out 0x21, al
+  mov al, 0xff
+  out 0xa1, al
+%endmacro
+
 %macro set_gate 2
   mov eax, %2
   mov word [idt + (%1) * 8], ax

@@ -66,24 +66,7 @@ function typingProbe(count: number, commandByte = 0x61, keyboardCommands: number
   return probeImage(`
 main:
   set_gate 0x21, irq1
-  mov al, 0x11
-  out 0x20, al
-  out 0xa0, al
-  mov al, 0x20
-  out 0x21, al
-  mov al, 0x28
-  out 0xa1, al
-  mov al, 4
-  out 0x21, al
-  mov al, 2
-  out 0xa1, al
-  mov al, 1
-  out 0x21, al
-  out 0xa1, al
-  mov al, 0xfd
-  out 0x21, al
-  mov al, 0xff
-  out 0xa1, al
+  remap_pics 0xfd                ; only IRQ 1 unmasked
   mov al, 0x60
   out 0x64, al
   mov al, ${commandByte}
