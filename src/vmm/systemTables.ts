@@ -40,11 +40,6 @@ export function writeGdtEntry(mem: VmmMemory, index: number, lo: number, hi: num
   mem.write32(at + 4, hi);
 }
 
-/** The high dword of the VMM's GDT entry `index`. */
-export function readGdtHigh(mem: VmmMemory, index: number): number {
-  return mem.read32(mem.page(GDT_PAGE) + index * 8 + 4);
-}
-
 /** Builds the tables and loads GDTR, IDTR and TR with them. */
 export function installSystemTables(cpu: Cpu, mem: VmmMemory): void {
   const ram = cpu.ram;

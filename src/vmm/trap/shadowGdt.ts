@@ -9,8 +9,8 @@ import type { Cpu } from '../../cpu/cpu';
 import { GP } from '../../cpu/exceptions';
 import { descAR, descBase, descLimit } from '../../cpu/segmentation';
 import { GuestFault, VmmStop, type GuestMemory } from '../guestMemory';
-import { FIRST_VMM_ENTRY, readGdtHigh, writeGdtEntry } from '../systemTables';
-import { GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
+import { FIRST_VMM_ENTRY, writeGdtEntry } from '../systemTables';
+import { GDT_PAGE, GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
 import type { ShadowLdt } from './shadowLdt';
 
 const DESC_S = 1 << 12;
@@ -74,25 +74,10 @@ export class ShadowGdt {
     if (entries > FIRST_VMM_ENTRY) {
       throw new VmmStop(`the guest's GDT (limit 0x${limit.toString(16)}) reaches the last four entries, which the VMM keeps for itself`);
     }
-    const copy = new Int32Array(entries * 2);
-    for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
-    const previous = this.guest;
-    const old = previous.length / 2;
+    const copy = readGuestTable(guestMem, base, entries);
+    const changed = fillShadow(this.mem, this.mem.page(GDT_PAGE), this.guest, copy, rewritten);
     this.guest = copy;
-    const d: Descriptor = { lo: 0, hi: 0 };
-    for (let i = 0; i < Math.max(entries, old); i++) {
-      if (i < entries) {
-        let hi = copy[2 * i + 1];
-        if (rewritten && i < old && previous[2 * i] === copy[2 * i] && ((previous[2 * i + 1] ^ hi) & ~DESC_ACCESSED) === 0) {
-          hi |= readGdtHigh(this.mem, i) & DESC_ACCESSED;
-        }
-        const c = compress({ lo: copy[2 * i], hi }, d);
-        writeGdtEntry(this.mem, i, c.lo, c.hi);
-      } else {
-        writeGdtEntry(this.mem, i, 0, 0);
-      }
-    }
-    return changedDescriptors(previous, copy);
+    return changed;
   }
 
   /**
@@ -106,7 +91,7 @@ export class ShadowGdt {
     const i = sel >> 3;
     if (2 * i + 1 >= this.guest.length) return undefined;
     out.lo = this.guest[2 * i]; out.hi = this.guest[2 * i + 1];
-    if ((out.hi & DESC_S) !== 0) out.hi |= readGdtHigh(this.mem, i) & DESC_ACCESSED;
+    if ((out.hi & DESC_S) !== 0) out.hi |= shadowAccessed(this.mem, this.mem.page(GDT_PAGE), i);
     return out;
   }
 
@@ -117,6 +102,41 @@ export class ShadowGdt {
     const c = compress({ lo: this.guest[2 * i], hi }, scratch);
     writeGdtEntry(this.mem, i, c.lo, c.hi);
   }
+}
+
+/** `entries` descriptors of a guest table at linear `base`, as dword pairs. */
+export function readGuestTable(guestMem: GuestMemory, base: number, entries: number): Int32Array<ArrayBuffer> {
+  const copy = new Int32Array(entries * 2);
+  for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
+  return copy;
+}
+
+/** The accessed bit the processor set in shadow descriptor `i` of the table at VMM address `shadow`. */
+export function shadowAccessed(mem: VmmMemory, shadow: number, i: number): number {
+  return mem.read32(shadow + i * 8 + 4) & DESC_ACCESSED;
+}
+
+/**
+ * Writes guest descriptors `copy` compressed into the shadow table at VMM address `shadow`, and
+ * clears the entries `previous` had beyond its end. `rewritten`: the same table after the guest
+ * wrote to it, so the descriptors it left alone keep the accessed bit the processor set in the
+ * shadow. Returns how many descriptors differ from `previous`.
+ */
+export function fillShadow(mem: VmmMemory, shadow: number, previous: Int32Array, copy: Int32Array, rewritten: boolean): number {
+  const d: Descriptor = { lo: 0, hi: 0 };
+  for (let k = 0; k < Math.max(copy.length, previous.length); k += 2) {
+    let lo = 0, hi = 0;
+    if (k < copy.length) {
+      hi = copy[k + 1];
+      if (rewritten && k < previous.length && previous[k] === copy[k] && ((previous[k + 1] ^ hi) & ~DESC_ACCESSED) === 0) {
+        hi |= shadowAccessed(mem, shadow, k / 2);
+      }
+      ({ lo, hi } = compress({ lo: copy[k], hi }, d));
+    }
+    mem.write32(shadow + k * 4, lo);
+    mem.write32(shadow + k * 4 + 4, hi);
+  }
+  return changedDescriptors(previous, copy);
 }
 
 /** How many descriptors of table `next` differ from `previous` (entries only one of them has count). */

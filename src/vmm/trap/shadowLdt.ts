@@ -9,10 +9,9 @@ import { descAR, descLimit } from '../../cpu/segmentation';
 import type { GuestMemory } from '../guestMemory';
 import { descriptor, VMM_LDT, writeGdtEntry } from '../systemTables';
 import { LDT_PAGE, LDT_PAGES, type VmmMemory } from '../vmmMemory';
-import { changedDescriptors, compress, type Descriptor } from './shadowGdt';
+import { fillShadow, readGuestTable, shadowAccessed, type Descriptor } from './shadowGdt';
 
 const DESC_S = 1 << 12;
-const DESC_ACCESSED = 1 << 8;
 const ACCESS_LDT = 0x82;
 const MAX_ENTRIES = LDT_PAGES * 512;
 
@@ -31,25 +30,8 @@ export class ShadowLdt {
    */
   load(guestMem: GuestMemory, base: number, limit: number, rewritten = false): number {
     const entries = Math.min(Math.floor((limit + 1) / 8), MAX_ENTRIES);
-    const copy = new Int32Array(entries * 2);
-    for (let k = 0; k < copy.length; k++) copy[k] = guestMem.read32((base + k * 4) | 0);
-    const previous = this.guest, shadow = this.mem.page(LDT_PAGE);
-    const d: Descriptor = { lo: 0, hi: 0 };
-    for (let i = 0; i < Math.max(entries, previous.length / 2); i++) {
-      if (i >= entries) {
-        this.mem.write32(shadow + i * 8, 0);
-        this.mem.write32(shadow + i * 8 + 4, 0);
-        continue;
-      }
-      let hi = copy[2 * i + 1];
-      if (rewritten && 2 * i + 1 < previous.length && previous[2 * i] === copy[2 * i] && ((previous[2 * i + 1] ^ hi) & ~DESC_ACCESSED) === 0) {
-        hi |= this.mem.read32(shadow + i * 8 + 4) & DESC_ACCESSED;
-      }
-      const c = compress({ lo: copy[2 * i], hi }, d);
-      this.mem.write32(shadow + i * 8, c.lo);
-      this.mem.write32(shadow + i * 8 + 4, c.hi);
-    }
-    const changed = changedDescriptors(previous, copy);
+    const copy = readGuestTable(guestMem, base, entries), shadow = this.mem.page(LDT_PAGE);
+    const changed = fillShadow(this.mem, shadow, this.guest, copy, rewritten);
     this.guest = copy;
     this.table = { base, limit };
     const shadowLimit = Math.min(limit, MAX_ENTRIES * 8 - 1);
@@ -73,7 +55,7 @@ export class ShadowLdt {
     const i = sel >> 3;
     if (2 * i + 1 >= this.guest.length) return undefined;
     out.lo = this.guest[2 * i]; out.hi = this.guest[2 * i + 1];
-    if ((out.hi & DESC_S) !== 0) out.hi |= this.mem.read32(this.mem.page(LDT_PAGE) + i * 8 + 4) & DESC_ACCESSED;
+    if ((out.hi & DESC_S) !== 0) out.hi |= shadowAccessed(this.mem, this.mem.page(LDT_PAGE), i);
     return out;
   }
 }

@@ -27,10 +27,9 @@ let nesting = 0;
 
 const shadowFill: Qualifier = (lin, access, guest, shadow) =>
   `linear ${hex8(lin)} ${(access & 1) !== 0 ? 'write' : 'read'} from CPL ${(access & 2) !== 0 ? 3 : 1}: guest entry ${hex8(guest)}, shadow PTE ${hex8(shadow)}`;
-const gdtWrite: Qualifier = (page, lin, changed) =>
-  `guest GDT page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow GDT rebuilt`;
-const ldtWrite: Qualifier = (page, lin, changed) =>
-  `guest LDT page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow LDT rebuilt`;
+const tableWrite = (table: 'GDT' | 'LDT'): Qualifier => (page, lin, changed) =>
+  `guest ${table} page ${hex8(page)} written through linear ${hex8(lin)}: ${changed} descriptor${changed === 1 ? '' : 's'} changed, shadow ${table} rebuilt`;
+const TABLE_WRITE = { GDT: tableWrite('GDT'), LDT: tableWrite('LDT') };
 const pteWrite: Qualifier = (page, lin, changed, dropped) =>
   `guest page table ${hex8(page)} written through linear ${hex8(lin)}: ${changed} entr${changed === 1 ? 'y' : 'ies'} changed, ${dropped} shadow entr${dropped === 1 ? 'y' : 'ies'} dropped`;
 
@@ -134,7 +133,7 @@ function emulateProtectedWrite(t: TrapMonitor, lin: number, inCallout: boolean, 
   let changed = 0, dropped = 0;
   if (table !== 'page table') {
     changed = t.descriptorTablesWritten();
-    t.vmm.event(t.reason(`${prefix}${table} write`, 'page fault', table === 'GDT' ? gdtWrite : ldtWrite), cost, page, lin >>> 0, changed);
+    t.vmm.event(t.reason(`${prefix}${table} write`, 'page fault', TABLE_WRITE[table]), cost, page, lin >>> 0, changed);
     return;
   }
   for (let k = 0; k < 1024; k++) {
