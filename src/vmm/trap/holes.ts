@@ -26,10 +26,14 @@ const SEG_NAME = ['ES', 'CS', 'SS', 'DS', 'FS', 'GS'];
 /** Where the instruction executing now is: taken before it runs, since a far transfer changes CS. */
 interface Place { eip: number; csBase: number; code32: boolean; user: boolean }
 
-function here(t: TrapMonitor): Place {
+function here(t: TrapMonitor, out: Place = { eip: 0, csBase: 0, code32: true, user: false }): Place {
   const cpu = t.cpu;
-  return { eip: cpu.eipStart, csBase: cpu.segBase[CS], code32: cpu.code32, user: cpu.cpl === 3 };
+  out.eip = cpu.eipStart; out.csBase = cpu.segBase[CS]; out.code32 = cpu.code32; out.user = cpu.cpl === 3;
+  return out;
 }
+
+/** An IRET's place, taken before it runs; HoleLog.record reads it at once, so one object serves. */
+const iretPlace: Place = { eip: 0, csBase: 0, code32: true, user: false };
 
 /** The instruction at `at` as the disassembler prints it. */
 function text(t: TrapMonitor, at: Place): string {
@@ -83,7 +87,7 @@ function pushf(t: TrapMonitor): Wrapper {
 }
 
 /** The EFLAGS bit changes a POPF or IRET image asks for, against what the guest's ring allows. */
-function flagDrops(t: TrapMonitor, cpu: Cpu, cpl: number, image: number, ifBefore: number, what: string, at: Place = here(t)): void {
+function flagDrops(t: TrapMonitor, cpu: Cpu, cpl: number, image: number, ifBefore: number, what: string, at?: Place): void {
   const vcpl = virtualCpl(cpl);
   const wantIf = vcpl <= t.vcpu.iopl ? image & FLAG_IF : ifBefore;
   const wantIopl = vcpl === 0 ? (image >> 12) & 3 : t.vcpu.iopl;
@@ -119,7 +123,7 @@ function iret(t: TrapMonitor): Wrapper {
     const size = i.o32 ? 4 : 2;
     const image = stackWord(cpu, 2, size);
     const ifBefore = cpu.flags & FLAG_IF;
-    const cpl = cpu.cpl, at = here(t);
+    const cpl = cpu.cpl, at = here(t, iretPlace);
     exec(cpu, i);
     // The rules apply at the CPL the IRET ran at, and the hole is the IRET's place, not its target's.
     flagDrops(t, cpu, cpl, image, ifBefore, 'IRET', at);
