@@ -42,7 +42,7 @@ export class BtMonitor extends TrapMonitor {
     }
     const emulator = emulatorFor(insn);
     const sensitive = emulator === undefined ? sensitiveTranslation(insn) : undefined;
-    const callout = emulator !== undefined ? this.privilegedCallout(emulator, insn.exec)
+    const callout = emulator !== undefined ? this.privilegedCallout(emulator, insn)
       : sensitive !== undefined ? this.sensitiveCallout(sensitive, insn.exec)
         : this.protectedPageWriters.has((cpu.segBase[CS] + eip) | 0) ? this.protectedPageWriterCallout(insn.exec) : undefined;
     if (callout !== undefined) {
@@ -81,18 +81,24 @@ export class BtMonitor extends TrapMonitor {
    * A privileged instruction: the VMM emulates it as ring 0 would. One the guest's ring may not
    * execute after all (a RETF to user code) runs as the processor runs it.
    */
-  private privilegedCallout(emulator: Emulator, exec: Exec): Exec {
-    const q = this.q;
+  private privilegedCallout(emulator: Emulator, insn: Insn): Exec {
+    const q = this.q, exec = insn.exec;
+    // The reason and cost are the translated instruction's: decided once, not per execution.
+    const reason = this.reason(`bt callout ${emulator.name(insn)}`, 'privileged instruction', emulator.qualify);
+    const cost = this.vmm.costs.events.callout.cycles + this.vmm.costs.events.emulateInstruction.cycles;
     return (cpu, i) => {
       if (!emulator.allowed(this, i)) {
         exec(cpu, i);
         return;
       }
       q.fill(0);
-      this.callout(() => emulator.run(this, i, q));
-      const c = this.vmm.costs.events;
-      this.vmm.event(this.reason(`bt callout ${emulator.name(i)}`, 'privileged instruction', emulator.qualify),
-        c.callout.cycles + c.emulateInstruction.cycles, q[0], q[1], q[2], q[3]);
+      try {
+        emulator.run(this, i, q);
+      } catch (f) {
+        this.calloutFailed(f);
+      }
+      cpu.leaveBlock = true;
+      this.vmm.event(reason, cost, q[0], q[1], q[2], q[3]);
     };
   }
 
@@ -100,11 +106,17 @@ export class BtMonitor extends TrapMonitor {
   private sensitiveCallout(s: SensitiveTranslation, exec: Exec): Exec {
     const q = this.q;
     const wrapped = s.wrap(this, exec, q);
+    const reason = this.reason(`bt callout ${s.name}`, 'privileged instruction', s.qualify);
+    const cost = this.vmm.costs.events.callout.cycles;
     return (cpu, i) => {
       q.fill(0);
-      this.callout(() => wrapped(cpu, i));
-      this.vmm.event(this.reason(`bt callout ${s.name}`, 'privileged instruction', s.qualify),
-        this.vmm.costs.events.callout.cycles, q[0], q[1], q[2], q[3]);
+      try {
+        wrapped(cpu, i);
+      } catch (f) {
+        this.calloutFailed(f);
+      }
+      cpu.leaveBlock = true;
+      this.vmm.event(reason, cost, q[0], q[1], q[2], q[3]);
     };
   }
 
@@ -120,18 +132,12 @@ export class BtMonitor extends TrapMonitor {
   }
 
   /**
-   * Runs a callout's work. A fault it finds is the guest's, raised as the instruction's own
-   * fault (so the instruction does not retire); a VMM stop ends the run.
+   * What a callout's work threw: a fault it found is the guest's, raised as the instruction's
+   * own fault (so the instruction does not retire); a VMM stop ends the run.
    */
-  private callout(work: () => unknown): void {
-    const cpu = this.cpu;
-    try {
-      work();
-    } catch (f) {
-      if (f instanceof GuestFault) this.raiseForGuest(f);
-      if (!(f instanceof VmmStop)) throw f;
-      this.vmm.stop(f.message);
-    }
-    cpu.leaveBlock = true;
+  private calloutFailed(f: unknown): void {
+    if (f instanceof GuestFault) this.raiseForGuest(f);
+    if (!(f instanceof VmmStop)) throw f;
+    this.vmm.stop(f.message);
   }
 }
