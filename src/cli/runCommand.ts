@@ -119,11 +119,11 @@ function parseCommandLine(args: string[]) {
   }
 }
 
-/** --cpus N: 1 to MAX_CPUS processors; the VMM modes run one. */
+/** --cpus N: 1 to MAX_CPUS processors; pv runs one. */
 function parseCpus(text: string | undefined, mode: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const cpus = wholeNumber('--cpus', text, 1, MAX_CPUS);
-  if (cpus > 1 && mode !== undefined && mode !== 'native') throw new UsageError(`run: --cpus applies to native mode (--mode ${mode} runs one processor)`);
+  if (cpus > 1 && mode === 'pv') throw new UsageError('run: --mode pv runs one virtual CPU (its hypercall interface has no call that starts another); --cpus N needs another mode');
   return cpus;
 }
 

@@ -40,7 +40,7 @@ or with --port N on 127.0.0.1 port N (0 picks a free port and prints it on stder
 
 Options of run:
   --mem MIB               RAM in MiB, 2 to 3583 (default 64)
-  --cpus N                processors, 1 to 8 (default 1; native mode only), as QEMU's -smp N:
+  --cpus N                processors, 1 to 8 (default 1; every mode but pv), as QEMU's -smp N:
                           the others wait for INIT and STARTUP IPIs; they run in turn, 1000
                           instructions each, and the clock counts all their instructions
   --max-instructions N    stop after N guest instructions (of all processors together)

@@ -17,18 +17,30 @@
  * A change made at a place the guest had already run past (after going back) gives it a
  * different future: the record after that place is dropped.
  *
- * A place is an instruction count plus the EIP there, since interrupts and exceptions are
- * delivered without retiring an instruction; running to an instruction count stops before
- * anything is delivered there.
+ * A place is the whole machine's progress: the instructions all processors retired together,
+ * plus the next instruction of each processor, since interrupts and exceptions are delivered
+ * (and with several processors, halted processors let their turns pass) without retiring an
+ * instruction. Running to an instruction count stops right after the instruction that
+ * reaches it, before anything else happens there; from there, single machine steps go through
+ * the rest of the places with that count. The first of them with the same next instructions
+ * stands for the place: with several processors it may be earlier by turns that halted
+ * processors let pass, which change nothing but whose turn is next.
  */
+import type { Cpu } from '../cpu/cpu';
+import { CS } from '../cpu/registers';
 import type { Machine, RunResult } from '../machine/machine';
 import { restoreSnapshot, takeSnapshot, type MachineSnapshot } from '../machine/snapshot';
 
 export interface Place {
+  /** Instructions retired by all processors together (Machine.instructions()). */
   icount: number;
-  /** Linear address of the next instruction. */
-  pc: number;
+  /** Linear address of each processor's next instruction, by index. */
+  pcs: readonly number[];
 }
+
+/** Linear address of the next instruction of `cpu`. */
+export function pcOf(cpu: Cpu): number { return (cpu.segBase[CS] + cpu.eip) >>> 0; }
+
 
 export interface HistoryOptions {
   /** Instructions between two checkpoints at the start (default 1 Mi). */
@@ -49,7 +61,7 @@ interface Change extends Place {
   make(): unknown;
 }
 
-/** Deliveries looked through at one instruction count for the EIP a change was made at. */
+/** Machine steps looked through at one instruction count for the place a change was made at, per processor. */
 const MAX_SEEK = 16;
 
 export class ExecutionHistory {
@@ -72,7 +84,6 @@ export class ExecutionHistory {
     private readonly machine: Machine,
     /** Runs the machine for at most `budget` instructions (Machine.runSlice, or the VMM's). */
     private readonly run: (budget: number) => RunResult | undefined,
-    private readonly pc: () => number,
     /** Called after a snapshot is restored (the TLB was reloaded, data breakpoints must be set again). */
     private readonly restored: () => void,
     opts: HistoryOptions = {},
@@ -81,15 +92,26 @@ export class ExecutionHistory {
     this.maxCheckpoints = Math.max(2, opts.maxCheckpoints ?? 32);
     this.overhead = opts.overhead ?? 0.1;
     this.checkpoints = [{ snapshot: takeSnapshot(machine), changesMade: 0 }];
-    this.frontier = machine.cpu.icount;
-    this.start = { icount: machine.cpu.icount, pc: pc() };
+    this.frontier = machine.instructions();
+    this.start = this.place();
+  }
+
+  /** Where the machine is now. */
+  place(): Place { return { icount: this.machine.instructions(), pcs: this.machine.cpus.map(pcOf) }; }
+
+  /** Whether the machine is at `p` now. */
+  isAt(p: Place): boolean {
+    const cpus = this.machine.cpus;
+    if (this.machine.instructions() !== p.icount) return false;
+    for (let k = 0; k < cpus.length; k++) if (pcOf(cpus[k]) !== p.pcs[k]) return false;
+    return true;
   }
 
   /** Whether the guest is running a stretch it ran before (its output was shown then). */
-  get replaying(): boolean { return this.machine.cpu.icount < this.frontier; }
+  get replaying(): boolean { return this.machine.instructions() < this.frontier; }
 
   /** Whether the guest is back at the launch. */
-  atStart(): boolean { return this.machine.cpu.icount === this.start.icount && this.pc() === this.start.pc && this.changesMade === 0; }
+  atStart(): boolean { return this.isAt(this.start) && this.changesMade === 0; }
 
   get checkpointCount(): number { return this.checkpoints.length; }
 
@@ -99,13 +121,12 @@ export class ExecutionHistory {
    * change that throws is not recorded.
    */
   record<T>(make: () => T): T {
-    const cpu = this.machine.cpu;
-    const place = { icount: cpu.icount, pc: this.pc() };
+    const place = this.place();
     const result = make();
-    if (this.changesMade < this.changes.length || cpu.icount < this.frontier) {
+    if (this.changesMade < this.changes.length || place.icount < this.frontier) {
       this.changes.length = this.changesMade;
-      this.checkpoints = this.checkpoints.filter((c, k) => k === 0 || c.snapshot.icount < cpu.icount);
-      this.frontier = cpu.icount;
+      this.checkpoints = this.checkpoints.filter((c, k) => k === 0 || c.snapshot.icount < place.icount);
+      this.frontier = place.icount;
     }
     this.changes.push({ ...place, make });
     this.changesMade++;
@@ -115,8 +136,7 @@ export class ExecutionHistory {
 
   /** Makes the recorded changes due exactly here (after arriving at a place by re-execution). */
   settle(): void {
-    const cpu = this.machine.cpu;
-    for (let c = this.changes[this.changesMade]; c !== undefined && c.icount === cpu.icount && c.pc === this.pc(); c = this.changes[this.changesMade]) {
+    for (let c = this.changes[this.changesMade]; c !== undefined && this.isAt(c); c = this.changes[this.changesMade]) {
       this.makeNext();
     }
   }
@@ -128,17 +148,17 @@ export class ExecutionHistory {
 
   /**
    * Runs the machine as `run` does, making each recorded change when the guest gets to its place: the run
-   * stops at the change's instruction count, then goes one delivery at a time until EIP is
-   * the one the change was made at.
+   * stops at the change's instruction count, then goes one machine step at a time until the
+   * processors are at the instructions they were at when the change was made.
    */
   runSlice(budget: number): RunResult | undefined {
-    const cpu = this.machine.cpu;
+    const icount = this.machine.instructions();
     for (let c = this.changes[this.changesMade]; c !== undefined; c = this.changes[this.changesMade]) {
-      if (cpu.icount < c.icount) {
-        budget = Math.min(budget, c.icount - cpu.icount);
+      if (icount < c.icount) {
+        budget = Math.min(budget, c.icount - icount);
         break;
       }
-      if (cpu.icount === c.icount && this.pc() !== c.pc && this.seeking < MAX_SEEK) {
+      if (icount === c.icount && !this.isAt(c) && this.seeking < MAX_SEEK * this.machine.cpus.length) {
         this.seeking++;
         return this.run(1);
       }
@@ -152,10 +172,10 @@ export class ExecutionHistory {
 
   /** After each slice of the guest's run: moves the frontier and takes the periodic checkpoint. */
   afterSlice(): void {
-    const cpu = this.machine.cpu;
-    if (cpu.icount > this.frontier) this.frontier = cpu.icount;
+    const icount = this.machine.instructions();
+    if (icount > this.frontier) this.frontier = icount;
     const last = this.checkpoints[this.checkpoints.length - 1];
-    if (cpu.icount < last.snapshot.icount + this.interval) return;
+    if (icount < last.snapshot.icount + this.interval) return;
     if (this.overhead > 0 && this.runMs * this.overhead < this.checkpointMs) return;
     const t = performance.now();
     this.checkpoints.push({ snapshot: takeSnapshot(this.machine, last.snapshot), changesMade: this.changesMade });

@@ -72,7 +72,7 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= MIN_RAM_MIB && v <= MAX_RAM_MIB);
   const cpus = optional('cpus', `a whole number of processors from 1 to ${MAX_CPUS}`,
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CPUS);
-  if (cpus !== undefined && cpus > 1 && mode !== 'native') throw new LaunchError(`launch: 'cpus' applies to mode 'native' (mode '${mode}' runs one processor)`);
+  if (cpus !== undefined && cpus > 1 && mode === 'pv') throw new LaunchError("launch: mode 'pv' runs one virtual CPU (its hypercall interface has no call that starts another); 'cpus' needs another mode");
   return {
     program,
     mode,

@@ -12,9 +12,10 @@
  * Datasheet behaviour: an edge on a masked pin is lost; a level-triggered pin sets remote IRR
  * when its message is accepted and sends no other until the local APIC's EOI for its vector
  * (or a write to the EOI register) clears it, after which a still-asserted pin is sent again.
- * The polarity bit (13) inverts the pin, as the datasheet says and QEMU does not do. Fixed and
- * lowest-priority messages go to the local APIC; ExtINT, NMI, SMI and INIT entries are sent
- * too, and the local APIC takes none of them (no 8259 is wired to pin 0 here either).
+ * The polarity bit (13) inverts the pin, as the datasheet says and QEMU does not do. Fixed
+ * messages go to every local APIC they name, lowest-priority ones to one of them (smp.ts);
+ * ExtINT, NMI, SMI and INIT entries are sent too, and the local APIC takes none of them (no
+ * 8259 is wired to pin 0 here either).
  */
 import type { AccessSize } from '../cpu/bus';
 import { type ApicMessage, DeliveryMode } from './localApic';

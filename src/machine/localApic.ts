@@ -135,6 +135,12 @@ export class LocalApic implements MmioHandler {
   readonly recentIpis: IpiRecord[] = [];
   /** Told of every INIT, SIPI, NMI or SMI message sent through the ICR. */
   onIpi: ((ipi: IpiRecord) => void) | undefined = undefined;
+  /**
+   * Other processors share the APIC bus (smp.ts): a lowest-priority IPI sent through the ICR
+   * then goes to the one processor the bus chooses, which may be this one, so this APIC does
+   * not take it itself.
+   */
+  sharesBus = false;
 
   /**
    * `apicBaseMsr` reads IA32_APIC_BASE; `onEoi` is the EOI message for a level-triggered
@@ -168,6 +174,9 @@ export class LocalApic implements MmioHandler {
     this.update();
     return v;
   }
+
+  /** The TPR, by which the bus chooses among the destinations of a lowest-priority message (smp.ts). */
+  get taskPriority(): number { return this.tpr; }
 
   /** A message on the APIC bus: accepted if this APIC is among its destinations. */
   receive(m: ApicMessage): void {
@@ -311,7 +320,7 @@ export class LocalApic implements MmioHandler {
   // ---- interprocessor interrupts ---------------------------------------------------------
 
   /** Whether a message for `destination` in this destination mode includes this APIC (SDM 10.6.2). */
-  private isDestination(destination: number, logical: boolean): boolean {
+  isDestination(destination: number, logical: boolean): boolean {
     if (!logical) return destination === 0xff || destination === this.id;
     if (this.dfrModel === 0xf) return (destination & this.ldr) !== 0;
     // Cluster model: cluster address in bits 7:4, member bits in 3:0 (0xFF: every cluster).
@@ -326,7 +335,8 @@ export class LocalApic implements MmioHandler {
     if (mode === DeliveryMode.Fixed || mode === DeliveryMode.LowestPriority) {
       if (vector < 16) { this.error(ESR_SEND_ILLEGAL_VECTOR); return; }
       const toSelf = shorthand === 1 || shorthand === 2 || (shorthand === 0 && this.isDestination(destination, logical));
-      if (toSelf) this.accept(vector, levelTriggered);
+      const arbitrated = mode === DeliveryMode.LowestPriority && shorthand !== 1 && this.sharesBus;
+      if (toSelf && !arbitrated) this.accept(vector, levelTriggered);
       return;
     }
     const ipi: IpiRecord = {

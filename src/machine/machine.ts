@@ -160,7 +160,8 @@ export class Machine implements CpuBus {
     this.lapics = cpus.map((cpu) => new LocalApic(() => cpu.apicBase, (vector) => this.ioApic.eoi(vector)));
     this.lapic = this.lapics[0];
     this.processors = new Processors(cpus, this.lapics);
-    this.ioApic = new IoApic((message) => { for (const lapic of this.lapics) lapic.receive(message); });
+    for (const lapic of this.lapics) lapic.sharesBus = count > 1;
+    this.ioApic = new IoApic((message) => this.processors.deliver(message));
     this.interrupts = new PcInterrupts(this.pic, this.ioApic, this.lapic, this.imcr);
     this.pit = new Pit8254((level) => this.interrupts.isaIrq(IRQ_PIT, level));
     this.uart = new Uart16550((level) => this.interrupts.isaIrq(IRQ_COM1, level));
@@ -200,6 +201,8 @@ export class Machine implements CpuBus {
 
   /** The processor running now (the bootstrap processor between runs with one processor). */
   get running(): Cpu { return this.cpus[this.current]; }
+  /** The index of `running` (its APIC ID). */
+  get runningIndex(): number { return this.current; }
 
   /**
    * What SeaBIOS leaves in the devices before QEMU starts a Multiboot kernel, so a guest sees
@@ -418,17 +421,22 @@ export class Machine implements CpuBus {
     let left = budget;
     for (let turnsEnded = 0; turnsEnded < this.cpus.length && left > 0;) {
       const k = this.turn, cpu = this.cpus[k];
-      if (!this.processors.waitingForSipi[k]) {
+      // A turn used up just as its processor stopped (a VM exit, a breakpoint) ends when the run goes on.
+      if (!this.processors.waitingForSipi[k] && this.turnLeft > 0) {
         this.current = k;
         const untilEvent = Math.ceil((this.nextDeviceEventNs() - this.nowNs()) / NS_PER_INSTRUCTION);
         const before = cpu.icount;
         const steps = Math.max(1, Math.min(left, this.turnLeft, untilEvent));
         runCpu(cpu, steps);
-        // Exception deliveries that retire nothing still use the turn up, so a faulting processor lets the others run.
-        const used = Math.max(1, cpu.icount - before);
+        // The instruction a VMM emulates after a VM exit retires within the turn, as on bare metal.
+        const exited = cpu.stopReason === StopReason.VmExit;
+        if (exited) this.onVmExit?.();
+        // A VM exit that retired nothing (a shadow page fill, say) is the VMM's time, not the guest's; exception
+        // deliveries that retire nothing still use the turn up, so a faulting processor lets the others run.
+        const retired = cpu.icount - before;
+        const used = retired > 0 || exited ? retired : 1;
         left -= used;
         this.turnLeft -= used;
-        if (cpu.stopReason === StopReason.VmExit) this.onVmExit?.();
         this.syncDevices();
         if (this.exitStatus >= 0) return this.finish('exit');
         if (this.resetRequested) return this.finish('reset');

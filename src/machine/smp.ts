@@ -15,7 +15,7 @@
 import type { Cpu } from '../cpu/cpu';
 import type { CpuidRegisters, CpuModel } from '../cpu/cpuid';
 import { initProcessor, startupProcessor } from '../cpu/processorInit';
-import { DeliveryMode, LocalApic, type IpiRecord } from './localApic';
+import { type ApicMessage, DeliveryMode, LocalApic, type IpiRecord } from './localApic';
 
 export const MAX_CPUS = 8;
 
@@ -52,9 +52,22 @@ export function smpCpuModel(base: CpuModel, apicId: number, count: number): CpuM
 
 export type ProcessorsState = ReturnType<Processors['saveState']>;
 
+/**
+ * Who takes INIT and STARTUP for the processors: by default the processors themselves (they
+ * reset, and start in real mode). A VMM that runs each processor as a virtual CPU is told
+ * after the processor's state changed, so it can take over from there.
+ */
+export interface StartupObserver {
+  /** Processor `k` took an INIT: it waits for a STARTUP IPI. */
+  initialized(k: number): void;
+  /** Processor `k` took a STARTUP IPI: it is in real mode at the page the vector names. */
+  started(k: number): void;
+}
+
 export class Processors {
   /** Processors in the wait-for-SIPI state (after INIT): they do not run. */
   readonly waitingForSipi: boolean[];
+  observer: StartupObserver | undefined = undefined;
 
   constructor(readonly cpus: readonly Cpu[], readonly lapics: readonly LocalApic[]) {
     this.waitingForSipi = cpus.map(() => false);
@@ -81,7 +94,9 @@ export class Processors {
 
   /**
    * Processor `from` wrote its ICR: a fixed IPI also goes to the other processors it names
-   * (the local APIC delivers to itself).
+   * (the local APIC delivers to itself); a lowest-priority one goes to one processor of all it
+   * names, the sender included unless it excluded itself (its local APIC leaves that choice to
+   * the bus, LocalApic.sharesBus).
    */
   icrWritten(from: number, offset: number): void {
     if ((offset & 0xff0) !== ICR_LOW) return;
@@ -89,11 +104,38 @@ export class Processors {
     const mode = (icrLow >>> 8) & 7, vector = icrLow & 0xff, shorthand = (icrLow >>> 18) & 3;
     if ((mode !== DeliveryMode.Fixed && mode !== DeliveryMode.LowestPriority) || vector < 16 || shorthand === SELF) return;
     const broadcast = shorthand === ALL_INCLUDING_SELF || shorthand === ALL_EXCLUDING_SELF;
-    const message = {
+    const message: ApicMessage = {
       vector, mode, levelTriggered: (icrLow & (1 << 15)) !== 0,
       logical: !broadcast && (icrLow & (1 << 11)) !== 0, destination: broadcast ? 0xff : icrHigh >>> 24,
     };
-    this.lapics.forEach((lapic, k) => { if (k !== from) lapic.receive(message); });
+    if (mode === DeliveryMode.LowestPriority) this.deliverLowestPriority(message, shorthand === ALL_EXCLUDING_SELF ? from : -1);
+    else this.lapics.forEach((lapic, k) => { if (k !== from) lapic.receive(message); });
+  }
+
+  /** A message from the I/O APIC: to every local APIC it names, or to one if lowest priority. */
+  deliver(message: ApicMessage): void {
+    if (message.mode === DeliveryMode.LowestPriority) this.deliverLowestPriority(message, -1);
+    else for (const lapic of this.lapics) lapic.receive(message);
+  }
+
+  /**
+   * A lowest-priority message reaches one of its destinations (processor `excluded` aside): the
+   * one with the lowest TPR, ties going to the first processor (lowest initial APIC ID). This
+   * is the SDM's rule for the Pentium 4 and Xeon (Vol. 3A, 10.6.2.4), whose chipset picks the
+   * processor of lowest task priority; their local APIC, like this one, has no arbitration
+   * priority register and no focus processor (the P6 family's rule). With equal TPRs the SDM
+   * says the interrupt may always go to the same processor of the set: here the first one, as
+   * in QEMU. QEMU 7.2 differs when the TPRs do (hw/intc/apic.c, apic_bus_deliver): it
+   * delivers to the lowest-numbered APIC of the set whatever its priority.
+   */
+  private deliverLowestPriority(message: ApicMessage, excluded: number): void {
+    let chosen: LocalApic | undefined;
+    for (let k = 0; k < this.lapics.length; k++) {
+      const lapic = this.lapics[k];
+      if (k === excluded || !lapic.isDestination(message.destination, message.logical)) continue;
+      if (chosen === undefined || lapic.taskPriority < chosen.taskPriority) chosen = lapic;
+    }
+    chosen?.receive(message);
   }
 
   /** INIT and STARTUP IPIs sent by processor `from`. */
@@ -106,6 +148,7 @@ export class Processors {
       else if (this.waitingForSipi[k]) {
         startupProcessor(this.cpus[k], ipi.vector);
         this.waitingForSipi[k] = false;
+        this.observer?.started(k);
       }
     }
   }
@@ -126,6 +169,7 @@ export class Processors {
     const id = lapic.registers().id;
     lapic.loadState({ ...RESET_APIC_STATE, nowNs: lapic.saveState().nowNs });
     lapic.write(APIC_ID, 4, id << 24);
+    this.observer?.initialized(k);
   }
 
   saveState() { return { waitingForSipi: [...this.waitingForSipi] }; }

@@ -1,8 +1,10 @@
 /**
- * Snapshots of a whole Machine, for reverse execution: the CPU with its internal state (lazy
- * flags, descriptor caches, interrupt shadows, MSRs, VMX state and both TLBs, so that a restored
- * machine runs the same instructions with the same results), RAM, and the devices
- * (Machine.saveState). Since the machine is deterministic, restoring a snapshot and running N
+ * Snapshots of a whole Machine, for reverse execution: every processor with its internal state
+ * (lazy flags, descriptor caches, interrupt shadows, MSRs, VMX state and both TLBs, so that a
+ * restored machine runs the same instructions with the same results), RAM, and the devices
+ * with the machine's own run state (Machine.saveState: with several processors, the round-robin
+ * schedule too: whose turn it is, how much of it is left, which processor runs, which wait for
+ * a STARTUP IPI). Since the machine is deterministic, restoring a snapshot and running N
  * instructions reproduces the state N instructions after it was taken.
  *
  * RAM is kept as 4 KiB pages; a page equal to the same page of the snapshot taken before is
@@ -53,7 +55,7 @@ interface CpuState {
 }
 
 export interface MachineSnapshot {
-  /** Instructions retired when it was taken. */
+  /** Instructions retired by all processors together when it was taken (Machine.instructions()). */
   readonly icount: number;
   readonly cpu: CpuState;
   /** The application processors, with several (Machine.cpus after the first). */
@@ -146,7 +148,7 @@ export function takeSnapshot(machine: Machine, previous?: MachineSnapshot): Mach
     }
   }
   return {
-    icount: machine.cpu.icount, cpu: saveCpu(machine.cpu), aps: machine.cpus.slice(1).map(saveCpu), pages,
+    icount: machine.instructions(), cpu: saveCpu(machine.cpu), aps: machine.cpus.slice(1).map(saveCpu), pages,
     devices: machine.saveState(), ownBytes,
   };
 }

@@ -2,8 +2,8 @@
  * Emulated cycles of a run: one per retired guest instruction, what the instruction-cost
  * table adds on top for the expensive ones, and the cost of every event the VMM handled.
  */
-import type { Cpu } from '../cpu/cpu';
 import type { Insn } from '../cpu/insn';
+import type { Machine } from '../machine/machine';
 import { instructionCost } from './costModel';
 
 export class Accounting {
@@ -12,9 +12,10 @@ export class Accounting {
   /** Cycles of the VMM's events. */
   eventCycles = 0;
 
-  constructor(private readonly cpu: Cpu) {}
+  constructor(private readonly machine: Machine) {}
 
-  cycles(): number { return this.cpu.icount + this.instructionExtra + this.eventCycles; }
+  /** Cycles of every processor together. */
+  cycles(): number { return this.machine.instructions() + this.instructionExtra + this.eventCycles; }
 
   /**
    * Makes each completed execution of `insn` add its cost beyond one cycle (called when the
@@ -29,7 +30,7 @@ export class Accounting {
 
   /** An instruction the VMM carried out for the guest: it retires, at its own cost. */
   retire(insn: Insn): void {
-    this.cpu.icount++;
+    this.machine.running.icount++;
     this.instructionExtra += instructionCost(insn) - 1;
   }
 }

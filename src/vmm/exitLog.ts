@@ -2,7 +2,7 @@
  * The exit log: every event a VMM handles, as DESIGN.md's record
  * `{seq, icount, cycles, vcpu, mode, kind, reason, eip, cpl, qualification, cost}`.
  *
- * Memory bound: the most recent RING_CAPACITY (4096) records are kept in typed arrays, ten
+ * Memory bound: the most recent RING_CAPACITY (4096) records are kept in typed arrays, eleven
  * numbers each (about 80 bytes, so 320 KiB in all); a record's qualification is kept as up
  * to four numbers and turned into words only when the record is read, so recording
  * allocates nothing. The counters per reason (count and cycles, exact as float64 integers
@@ -17,7 +17,7 @@ export type Qualifier = (a: number, b: number, c: number, d: number) => string;
 
 /** The broad class of an event; reasons are finer. */
 export type EventClass =
-  | 'privileged instruction' | 'page fault' | 'exception' | 'interrupt' | 'hypercall' | 'vm exit' | 'translation';
+  | 'privileged instruction' | 'page fault' | 'exception' | 'interrupt' | 'hypercall' | 'vm exit' | 'translation' | 'emulation';
 
 export interface Reason {
   id: number;
@@ -56,6 +56,7 @@ export class ExitLog {
   private readonly reasonIds: Int32Array;
   private readonly eips: Int32Array;
   private readonly cpls: Uint8Array;
+  private readonly vcpus: Uint8Array;
   /** Records ever made; the ring holds the last min(total, capacity). */
   total = 0;
   /** Told of each record as it is made (a debugger's VM-exit breakpoints); unset, it costs nothing. */
@@ -71,6 +72,7 @@ export class ExitLog {
     this.reasonIds = new Int32Array(capacity);
     this.eips = new Int32Array(capacity);
     this.cpls = new Uint8Array(capacity);
+    this.vcpus = new Uint8Array(capacity);
   }
 
   /** The reason called `name`, made on first use. */
@@ -86,9 +88,10 @@ export class ExitLog {
 
   /**
    * Records one event: `cycles` is the emulated cycle count when it happened, `cost` what
-   * handling it cost; `a`-`d` are the numbers its reason's qualifier reads.
+   * handling it cost; `a`-`d` are the numbers its reason's qualifier reads. `icount` is the
+   * instruction count of virtual CPU `vcpu`, the one the event happened on.
    */
-  record(reason: Reason, icount: number, cycles: number, eip: number, cpl: number, cost: number,
+  record(reason: Reason, icount: number, cycles: number, vcpu: number, eip: number, cpl: number, cost: number,
     a = 0, b = 0, c = 0, d = 0): void {
     reason.count++;
     reason.cycles += cost;
@@ -100,6 +103,7 @@ export class ExitLog {
     this.reasonIds[k] = reason.id;
     this.eips[k] = eip;
     this.cpls[k] = cpl;
+    this.vcpus[k] = vcpu;
     const q = k * 4;
     this.args[q] = a; this.args[q + 1] = b; this.args[q + 2] = c; this.args[q + 3] = d;
     this.total++;
@@ -118,7 +122,7 @@ export class ExitLog {
       const r = this.reasons[this.reasonIds[k]];
       const q = k * 4;
       out.push({
-        seq: this.seqs[k], icount: this.icounts[k], cycles: this.cyclesAt[k], vcpu: 0, mode: this.mode,
+        seq: this.seqs[k], icount: this.icounts[k], cycles: this.cyclesAt[k], vcpu: this.vcpus[k], mode: this.mode,
         kind: r.kind, reason: r.name, eip: this.eips[k] >>> 0, cpl: this.cpls[k],
         qualification: r.qualify(this.args[q], this.args[q + 1], this.args[q + 2], this.args[q + 3]),
         cost: this.costs[k],

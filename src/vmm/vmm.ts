@@ -20,6 +20,7 @@ import { HwMonitor } from './hw/hwMonitor';
 import type { MemVirtName } from './hw/memoryVirtualization';
 import { NativeMonitor } from './native';
 import { BtMonitor } from './bt/btMonitor';
+import { RealModeStartup } from './processorStartup';
 import { PvMonitor } from './pv/pvMonitor';
 import { TrapMonitor } from './trap/trapMonitor';
 import { VMM_RESERVED_MIB, VmmMemory } from './vmmMemory';
@@ -32,16 +33,26 @@ export class VmmConfigError extends Error {
   override readonly name = 'VmmConfigError';
 }
 
-/** What a mode plugs into the CPU, and how it prepares the guest the loader left. */
+/**
+ * What a mode plugs into one processor, and how it takes the guest over: each processor has a
+ * monitor of its own (a virtual CPU), as each vCPU had its own monitor under VMware and its
+ * own VMCS under KVM; the VMM's memory pool, exit log and accounting are shared.
+ */
 export interface ModeMonitor extends Monitor {
-  /** Called after each load: deprivilege the guest, build the VMM's tables. */
+  /** The bootstrap processor, after each load: deprivilege the guest, build the VMM's tables. */
   start(): void;
+  /** An application processor entered protected mode (processorStartup.ts): take it over as it is. */
+  startProcessor?(): void;
+  /** The processor took an INIT: what the monitor held of it is gone (it starts again at STARTUP). */
+  reset?(): void;
+  /** The processor stopped into the VMM with a VM exit (hw). */
+  vmExit?(): void;
 }
 
 export interface VmmOptions {
   /** Guest RAM in MiB (default 64). */
   memoryMiB?: number;
-  /** Processors of the machine (default 1); more than one in native mode only. */
+  /** Processors of the machine (default 1); more than one in every mode but pv. */
   cpus?: number;
   /** Cost preset name (costModel.ts); default DEFAULT_COST_PRESET. */
   costModel?: string;
@@ -61,13 +72,14 @@ export interface VmmRunResult extends RunResult {
   events: number;
 }
 
-function monitorFor(mode: ModeName, vmm: Vmm, accounting: boolean, memVirt: MemVirtName): ModeMonitor | undefined {
+/** The monitor of processor `k`. */
+function monitorFor(mode: ModeName, vmm: Vmm, k: number, accounting: boolean, memVirt: MemVirtName): ModeMonitor | undefined {
   switch (mode) {
     case 'native': return accounting ? new NativeMonitor(vmm) : undefined;
-    case 'trap': return new TrapMonitor(vmm);
-    case 'bt': return new BtMonitor(vmm);
+    case 'trap': return new TrapMonitor(vmm, k);
+    case 'bt': return new BtMonitor(vmm, k);
     case 'pv': return new PvMonitor(vmm);
-    case 'hw': return new HwMonitor(vmm, memVirt);
+    case 'hw': return new HwMonitor(vmm, k, memVirt);
   }
 }
 
@@ -80,8 +92,12 @@ export class Vmm {
   readonly costs: CostPreset;
   /** The VMM's own RAM, in the modes that deprivilege the guest. */
   readonly memory: VmmMemory | undefined;
-  /** The mode's monitor (undefined in native mode without accounting): a debugger reads its state. */
+  /** Each processor's monitor (undefined in native mode without accounting). */
+  readonly monitors: readonly (ModeMonitor | undefined)[];
+  /** The bootstrap processor's monitor: a debugger reads its state. */
   readonly monitor: ModeMonitor | undefined;
+  /** Application processors whose real-mode start the VMM is emulating (processorStartup.ts). */
+  private readonly startups: (RealModeStartup | undefined)[];
   private stopMessage: string | undefined = undefined;
 
   constructor(readonly mode: ModeName, opts: VmmOptions = {}) {
@@ -91,13 +107,18 @@ export class Vmm {
     }
     this.costs = preset;
     const deprivileged = mode !== 'native';
-    if ((opts.cpus ?? 1) > 1 && mode !== 'native') throw new VmmConfigError(`--cpus applies to native mode: ${mode} runs one processor`);
+    if ((opts.cpus ?? 1) > 1 && mode === 'pv') {
+      throw new VmmConfigError('pv runs one virtual CPU: its hypercall interface has no call that starts another');
+    }
     this.machine = new Machine({ memoryMiB: opts.memoryMiB, cpus: opts.cpus, hostReservedMiB: deprivileged ? VMM_RESERVED_MIB : 0 });
     this.cpu = this.machine.cpu;
     this.log = new ExitLog(mode);
-    this.accounting = new Accounting(this.cpu);
-    this.memory = deprivileged ? new VmmMemory(this.machine) : undefined;
-    this.monitor = monitorFor(mode, this, opts.accounting ?? true, opts.memVirt ?? (preset.ept ? 'ept' : 'shadow'));
+    this.accounting = new Accounting(this.machine);
+    this.memory = deprivileged ? VmmMemory.create(this.machine) : undefined;
+    const memVirt = opts.memVirt ?? (preset.ept ? 'ept' : 'shadow');
+    this.monitors = this.machine.cpus.map((_, k) => monitorFor(mode, this, k, opts.accounting ?? true, memVirt));
+    this.monitor = this.monitors[0];
+    this.startups = this.machine.cpus.map(() => undefined);
   }
 
   /** Loads a Multiboot image as the loader would, then lets the mode take the guest over. */
@@ -105,34 +126,23 @@ export class Vmm {
     this.machine.load(image, opts);
     const m = this.monitor;
     if (m === undefined) return;
-    this.cpu.monitor = {
-      intercept: (cpu, vector, kind, errorCode, hasErrorCode) => {
-        try {
-          return m.intercept(cpu, vector, kind, errorCode, hasErrorCode);
-        } catch (e) {
-          if (!(e instanceof VmmStop)) throw e;
-          this.stop(e.message);
-          return true;
-        }
-      },
-      translate: m.translate?.bind(m),
-      blockDecoded: m.blockDecoded?.bind(m),
-    };
     this.stopMessage = undefined;
-    try {
-      m.start();
-    } catch (e) {
-      if (!(e instanceof VmmStop)) throw e;
-      this.stop(e.message);
-    }
-    this.cpu.code.invalidateAll();
+    this.memory?.reset();
+    this.startups.fill(undefined);
+    const cpus = this.machine.cpus;
+    // Native application processors run as they are; under a VMM each waits for its STARTUP.
+    cpus.forEach((cpu, k) => { cpu.monitor = k === 0 || this.mode === 'native' ? this.hook(this.monitors[k]!) : undefined; });
+    if (this.memory !== undefined) this.machine.processors.observer = { initialized: (k) => this.initialized(k), started: (k) => this.started(k) };
+    this.machine.onVmExit = () => this.vmExit();
+    this.guard(() => m.start());
+    for (const cpu of cpus) cpu.code.invalidateAll();
   }
 
   /** Runs until the guest ends, the VMM stops it or the budget runs out. */
   run(opts: { maxInstructions?: number } = {}): VmmRunResult {
     const limit = opts.maxInstructions ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
-      const r = this.runSlice(limit - this.cpu.icount);
+      const r = this.runSlice(limit - this.machine.instructions());
       if (r !== undefined) return r;
     }
   }
@@ -147,23 +157,80 @@ export class Vmm {
   /** Ends the run at the next instruction boundary with `message` (exit status EXIT_VMM_STOP). */
   stop(message: string): void {
     this.stopMessage ??= message;
-    this.cpu.requestStop(StopReason.Requested, message);
+    this.machine.running.requestStop(StopReason.Requested, message);
   }
 
-  /** Records an event the VMM handled and charges its cost. */
+  /** Records an event the VMM handled on the running processor and charges its cost. */
   event(reason: Reason, cost: number, a = 0, b = 0, c = 0, d = 0): void {
     this.accounting.eventCycles += cost;
-    const cpu = this.cpu;
-    this.log.record(reason, cpu.icount, this.accounting.cycles(), cpu.eipStart, cpu.cpl, cost, a, b, c, d);
+    const m = this.machine, cpu = m.running;
+    this.log.record(reason, cpu.icount, this.accounting.cycles(), m.runningIndex, cpu.eipStart, cpu.cpl, cost, a, b, c, d);
   }
 
   cycles(): number { return this.accounting.cycles(); }
 
+  /** The CPU hook for monitor `m`: a VMM stop inside it ends the run instead of escaping the CPU. */
+  private hook(m: Monitor): Monitor {
+    return {
+      intercept: (cpu, vector, kind, errorCode, hasErrorCode) => {
+        try {
+          return m.intercept(cpu, vector, kind, errorCode, hasErrorCode);
+        } catch (e) {
+          if (!(e instanceof VmmStop)) throw e;
+          this.stop(e.message);
+          return true;
+        }
+      },
+      translate: m.translate?.bind(m),
+      blockDecoded: m.blockDecoded?.bind(m),
+    };
+  }
+
+  /** Runs `f`, turning a VMM stop into the end of the run. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      if (!(e instanceof VmmStop)) throw e;
+      this.stop(e.message);
+    }
+  }
+
+  /** Application processor `k` took an INIT: its monitor lets it go; it waits for STARTUP. */
+  private initialized(k: number): void {
+    const cpu = this.machine.cpus[k];
+    cpu.monitor = undefined;
+    this.startups[k] = undefined;
+    this.monitors[k]!.reset?.();
+    cpu.code.invalidateAll();
+  }
+
+  /** Application processor `k` took a STARTUP IPI: the VMM emulates its real mode. */
+  private started(k: number): void {
+    const cpu = this.machine.cpus[k], startup = new RealModeStartup(this);
+    this.startups[k] = startup;
+    cpu.monitor = this.hook(startup);
+    cpu.code.invalidateAll();
+  }
+
+  /** The running processor stopped into the VMM: its real-mode start ended, or a VM exit. */
+  private vmExit(): void {
+    const k = this.machine.runningIndex, cpu = this.machine.cpus[k], m = this.monitors[k]!;
+    if (this.startups[k]?.ended === true) {
+      this.startups[k] = undefined;
+      cpu.monitor = this.hook(m);
+      cpu.code.invalidateAll();
+      this.guard(() => m.startProcessor?.());
+      return;
+    }
+    m.vmExit?.();
+  }
+
   private stopped(): RunResult {
-    const cpu = this.cpu;
+    const cpu = this.machine.running;
     const eip = cpu.eipStart >>> 0;
     return {
-      haltReason: 'vmm-stop', exitCode: EXIT_VMM_STOP, instructions: cpu.icount, eip,
+      haltReason: 'vmm-stop', exitCode: EXIT_VMM_STOP, instructions: this.machine.instructions(), eip,
       message: `${this.mode}: ${this.stopMessage} (stopped at EIP ${hex8(eip)})`,
     };
   }

@@ -11,10 +11,20 @@ describe('vtscope run --cpus', () => {
     expect(() => parseRunArgs(['k.bin', '--cpus', 'two'])).toThrow("run: --cpus needs a whole number, not 'two'");
   });
 
-  it('applies to native mode only', () => {
-    expect(() => parseRunArgs(['k.bin', '--cpus', '2', '--mode', 'bt'])).toThrow(/--cpus applies to native mode/);
-    expect(parseRunArgs(['k.bin', '--cpus', '1', '--mode', 'hw']).cpus).toBe(1);
-    expect(() => createVmm('trap', { cpus: 2 })).toThrow(VmmConfigError);
+  it('applies to every mode but pv', () => {
+    expect(parseRunArgs(['k.bin', '--cpus', '2', '--mode', 'bt']).cpus).toBe(2);
+    expect(() => parseRunArgs(['k.bin', '--cpus', '2', '--mode', 'pv'])).toThrow(/--mode pv runs one virtual CPU/);
+    expect(parseRunArgs(['k.bin', '--cpus', '1', '--mode', 'pv']).cpus).toBe(1);
+    expect(() => createVmm('pv', { cpus: 2 })).toThrow(VmmConfigError);
+  });
+
+  it('gives each processor a monitor of its own under a VMM', () => {
+    for (const mode of ['trap', 'bt', 'hw'] as const) {
+      const vmm = createVmm(mode, { cpus: 3 });
+      expect(vmm.monitors).toHaveLength(3);
+      expect(new Set(vmm.monitors).size).toBe(3);
+      expect(vmm.monitor).toBe(vmm.monitors[0]);
+    }
   });
 
   it('gives the native machine that many processors', () => {

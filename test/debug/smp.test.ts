@@ -76,6 +76,7 @@ describe('the debug adapter with several processors', () => {
   it('checks the cpus attribute', () => {
     expect(parseLaunchConfig({ program, cpus: 2 }).cpus).toBe(2);
     expect(() => parseLaunchConfig({ program, cpus: 9 })).toThrow(/'cpus' must be a whole number of processors from 1 to 8, not 9/);
-    expect(() => parseLaunchConfig({ program, cpus: 2, mode: 'hw' })).toThrow(/'cpus' applies to mode 'native'/);
+    expect(parseLaunchConfig({ program, cpus: 2, mode: 'hw' }).cpus).toBe(2);
+    expect(() => parseLaunchConfig({ program, cpus: 2, mode: 'pv' })).toThrow(/mode 'pv' runs one virtual CPU/);
   });
 });

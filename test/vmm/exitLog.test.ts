@@ -9,11 +9,11 @@ describe('ExitLog', () => {
     const log = new ExitLog('trap', 8);
     const out = log.reason('#GP emulate OUT', 'privileged instruction', (port, v) => `OUT ${port} ${v}`);
     const cli = log.reason('#GP emulate CLI', 'privileged instruction', () => 'CLI');
-    for (let k = 0; k < 20; k++) log.record(k % 4 === 0 ? cli : out, 100 + k, 1000 * k, 0x100000 + k, 1, k % 4 === 0 ? 7 : 3, 0x80, k);
+    for (let k = 0; k < 20; k++) log.record(k % 4 === 0 ? cli : out, 100 + k, 1000 * k, k % 2, 0x100000 + k, 1, k % 4 === 0 ? 7 : 3, 0x80, k);
     const records = log.records();
     expect(records.map((r) => r.seq)).toEqual([12, 13, 14, 15, 16, 17, 18, 19]);
     expect(records[7]).toEqual({
-      seq: 19, icount: 119, cycles: 19000, vcpu: 0, mode: 'trap', kind: 'privileged instruction', reason: '#GP emulate OUT',
+      seq: 19, icount: 119, cycles: 19000, vcpu: 1, mode: 'trap', kind: 'privileged instruction', reason: '#GP emulate OUT',
       eip: 0x100013, cpl: 1, qualification: 'OUT 128 19', cost: 3,
     });
     expect(log.counters().map((r) => [r.name, r.count, r.cycles])).toEqual([['#GP emulate OUT', 15, 45], ['#GP emulate CLI', 5, 35]]);

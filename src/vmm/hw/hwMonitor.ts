@@ -11,7 +11,7 @@
  * one the VMM runs on.
  */
 import { AR_DB, StopReason, type Cpu } from '../../cpu/cpu';
-import { QEMU32_VMX } from '../../cpu/cpuid';
+import { QEMU32_VMX, type CpuModel } from '../../cpu/cpuid';
 import { decodeFrom } from '../../cpu/decoder';
 import { disassemble } from '../../cpu/disasm/index';
 import { Insn } from '../../cpu/insn';
@@ -21,6 +21,7 @@ import {
   VMX_ENTRY_FAILED, VMX_FAIL_INVALID, VMX_SUCCEED,
 } from '../../cpu/vmx/index';
 import type { Machine } from '../../machine/machine';
+import { smpCpuModel } from '../../machine/smp';
 import { hex8, type Qualifier, type Reason } from '../exitLog';
 import { GuestMemory, VmmStop, type GuestControl } from '../guestMemory';
 import type { ModeMonitor, Vmm } from '../vmm';
@@ -28,6 +29,7 @@ import type { VmmMemory } from '../vmmMemory';
 import { EptPaging } from './ept';
 import { EventInjection } from './eventInjection';
 import { EXIT_HANDLERS } from './exitHandlers';
+import { GUEST_MODEL } from './guestModel';
 import type { MemoryVirtualization, MemVirtName } from './memoryVirtualization';
 import { ShadowPaging } from './shadowPaging';
 import { Vcpu } from './vcpu';
@@ -46,6 +48,8 @@ export class HwMonitor implements ModeMonitor {
   readonly machine: Machine;
   readonly vcpu: Vcpu;
   readonly injection = new EventInjection();
+  /** The processor the guest is shown through CPUID: qemu32 with this processor's APIC ID. */
+  readonly guestModel: CpuModel;
   paging!: MemoryVirtualization;
   private readonly memory: VmmMemory;
   /** Pin-based and primary controls as last written, so an entry rewrites them only when they change. */
@@ -60,21 +64,23 @@ export class HwMonitor implements ModeMonitor {
   /** The guest is gone (triple fault, a VMM stop): no more VM entries. */
   private ended = false;
 
-  constructor(readonly vmm: Vmm, readonly memVirt: MemVirtName) {
-    this.cpu = vmm.cpu;
+  /** The monitor of processor `processor` (its APIC ID), a virtual CPU with a VMCS of its own. */
+  constructor(readonly vmm: Vmm, readonly processor: number, readonly memVirt: MemVirtName) {
     this.machine = vmm.machine;
-    this.memory = vmm.memory!;
+    this.cpu = this.machine.cpus[processor];
+    this.memory = vmm.memory!.forProcessor(processor);
     this.vcpu = new Vcpu(this.cpu);
+    this.guestModel = smpCpuModel(GUEST_MODEL, processor, this.machine.cpus.length);
   }
 
   /**
-   * Turns VMX on under the guest the loader left, programs the VMCS with that guest in it and
-   * launches it: from here on the guest runs in non-root operation.
+   * Turns VMX on under the guest the loader left (or, on an application processor, as the
+   * VMM's real-mode emulation left it), programs the VMCS with that guest in it and launches
+   * it: from here on the guest runs in non-root operation.
    */
   start(): void {
     const cpu = this.cpu, mem = this.memory;
     const boot = { cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4 };
-    mem.reset();
     this.injection.reset();
     this.ended = false;
     cpu.model = QEMU32_VMX;
@@ -100,9 +106,12 @@ export class HwMonitor implements ModeMonitor {
     programGuestState(cpu, boot, this.paging.controls);
     this.guestMemory = new GuestMemory(cpu, this.ctl, (p) => !this.isGuestRam(p), (p) => this.paging.shadow?.guestPageWritten(p));
 
-    this.machine.onVmExit = () => this.handleExit();
     this.enter(true);
   }
+
+  startProcessor(): void { this.start(); }
+
+  vmExit(): void { this.handleExit(); }
 
   intercept(): boolean {
     // In non-root operation the processor delivers the guest's events through the guest's IDT.
@@ -169,7 +178,7 @@ export class HwMonitor implements ModeMonitor {
     const cost = this.vmm.costs.events.vmExitEntry.cycles + work;
     const acc = this.vmm.accounting;
     acc.eventCycles += cost;
-    this.vmm.log.record(reason, this.cpu.icount, acc.cycles(), rip, cpl, cost, q[0], q[1], q[2], q[3]);
+    this.vmm.log.record(reason, this.cpu.icount, acc.cycles(), this.processor, rip, cpl, cost, q[0], q[1], q[2], q[3]);
   }
 
   // ---- services for the exit handlers ------------------------------------------------------

@@ -97,7 +97,6 @@ export class PvMonitor implements ModeMonitor {
 
   start(): void {
     const cpu = this.cpu, vm = this.memory;
-    vm.reset();
     this.traps.fill(undefined);
     this.kernelSs = 0; this.kernelEsp = 0; this.eventCallback = undefined;
     installSystemTables(cpu, vm);

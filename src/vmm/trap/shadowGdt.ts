@@ -9,7 +9,7 @@ import type { Cpu } from '../../cpu/cpu';
 import { GP } from '../../cpu/exceptions';
 import { descAR, descBase, descLimit } from '../../cpu/segmentation';
 import { GuestFault, VmmStop, type GuestMemory } from '../guestMemory';
-import { FIRST_VMM_ENTRY, writeGdtEntry } from '../systemTables';
+import { descriptor, FIRST_VMM_ENTRY, writeGdtEntry } from '../systemTables';
 import { GDT_PAGE, GUEST_LINEAR_LIMIT, VMM_LINEAR_BASE, type VmmMemory } from '../vmmMemory';
 import type { ShadowLdt } from './shadowLdt';
 
@@ -57,6 +57,14 @@ export function loadCompressed(cpu: Cpu, seg: number, sel: number, d: Descriptor
 }
 
 const scratch: Descriptor = { lo: 0, hi: 0 };
+
+/** A descriptor that would load segment register `seg` as it is now (its hidden base, limit and access rights). */
+export function cachedDescriptor(cpu: Cpu, seg: number): Descriptor {
+  const ar = cpu.segAR[seg], limit = cpu.segLimit[seg] >>> 0;
+  const raw = (ar & 0x8000) !== 0 ? limit >>> 12 : limit;
+  const [lo, hi] = descriptor(cpu.segBase[seg], raw, ar & 0xff, (ar >> 12) & 0xf);
+  return { lo, hi };
+}
 
 export class ShadowGdt {
   /** The guest's descriptors as of its last LGDT. */

@@ -26,7 +26,7 @@ import { onPageFault } from './events/pageFault';
 import { onSoftwareInterrupt } from './events/softwareInterrupt';
 import { wrapSensitive } from './holes';
 import { deliverToGuest } from './reflect';
-import { loadCompressed, ShadowGdt } from './shadowGdt';
+import { cachedDescriptor, loadCompressed, ShadowGdt } from './shadowGdt';
 import { ShadowLdt } from './shadowLdt';
 import { VirtualCpu } from './virtualCpu';
 
@@ -70,26 +70,54 @@ export class TrapMonitor implements ModeMonitor {
   /** Guest pages holding its LDT, among the guarded ones. */
   private readonly ldtPages = new Set<number>();
 
-  constructor(readonly vmm: Vmm) {
-    this.cpu = vmm.cpu;
-    this.memory = vmm.memory!;
+  /** The monitor of processor `processor` (its APIC ID). */
+  constructor(readonly vmm: Vmm, readonly processor = 0) {
+    this.cpu = vmm.machine.cpus[processor];
+    this.memory = vmm.memory!.forProcessor(processor);
   }
 
   /** Moves the guest the loader left in ring 0 into ring 1 on the VMM's tables. */
   start(): void {
     const cpu = this.cpu;
-    this.memory.reset();
-    this.vcpu = new VirtualCpu(cpu);
-    this.mem = new GuestMemory(cpu, this.vcpu, (p) => this.memory.owns(p), (p) => this.shadow.guestPageWritten(p >>> 12));
-    this.ldt = new ShadowLdt(cpu, this.memory);
-    this.gdt = new ShadowGdt(this.memory, this.ldt);
-    installSystemTables(cpu, this.memory);
+    this.takeOver();
     // The loader's flat segments, as the guest's ring 0 would hold them, compressed into ring 1.
     const [clo, chi] = descriptor(0, 0xfffff, 0x9b, 0xc);   // present, DPL 0, code execute/read, accessed; 4 GiB
     const [dlo, dhi] = descriptor(0, 0xfffff, 0x93, 0xc);   // present, DPL 0, data read/write, accessed; 4 GiB
     loadCompressed(cpu, CS, cpu.segSel[CS] | 1, { lo: clo, hi: chi });
     for (const seg of [ES, DS, FS, GS]) loadCompressed(cpu, seg, cpu.segSel[seg], { lo: dlo, hi: dhi });
     loadCompressed(cpu, SS, cpu.segSel[SS] | 1, { lo: dlo, hi: dhi });
+    this.enterRing1();
+  }
+
+  /**
+   * An application processor that has just set CR0.PE in real mode: its GDT (loaded in real
+   * mode) is shadowed, and the segments it still holds from real mode are compressed into
+   * ring 1 as they are, until it loads its own.
+   */
+  startProcessor(): void {
+    const cpu = this.cpu;
+    this.takeOver();
+    this.gdt.load(this.mem, this.vcpu.gdtrBase, this.vcpu.gdtrLimit);
+    for (let seg = 0; seg < 6; seg++) {
+      const ring1 = seg === CS || seg === SS ? 1 : 0;
+      loadCompressed(cpu, seg, (cpu.segSel[seg] & ~3) | ring1, cachedDescriptor(cpu, seg));
+    }
+    this.enterRing1();
+  }
+
+  /** The guest's ring-0 state becomes the virtual CPU's, and the processor gets the VMM's tables. */
+  private takeOver(): void {
+    const cpu = this.cpu;
+    this.vcpu = new VirtualCpu(cpu);
+    this.mem = new GuestMemory(cpu, this.vcpu, (p) => this.memory.owns(p), (p) => this.shadow.guestPageWritten(p >>> 12));
+    this.ldt = new ShadowLdt(cpu, this.memory);
+    this.gdt = new ShadowGdt(this.memory, this.ldt);
+    installSystemTables(cpu, this.memory);
+  }
+
+  /** Ring 1, IOPL 0, the VMM's control registers and shadow page tables. */
+  private enterRing1(): void {
+    const cpu = this.cpu;
     cpu.setCpl(1);
     cpu.flags &= ~FLAG_IOPL;
     cpu.cr0 = CR0_PE | CR0_ET | CR0_PG | CR0_WP;

@@ -1,13 +1,12 @@
 /**
  * CPUID (exit 10, always exits): answered from the processor model the guest is shown,
- * qemu32, so the guest sees what it sees on bare metal and not the VMX of the processor the
+ * qemu32 with the virtual CPU's APIC ID, so the guest sees what it sees on bare metal and not the VMX of the processor the
  * VMM runs on.
  */
 import { cpuid as cpuidOf } from '../../../cpu/cpuid';
 import { EAX, EBX, ECX, EDX } from '../../../cpu/registers';
 import { hex } from '../../exitLog';
 import type { ExitHandler } from '../exitHandler';
-import { GUEST_MODEL } from '../guestModel';
 
 const out = new Int32Array(4);
 /** Leaves whose answer depends on the subleaf in ECX. */
@@ -19,7 +18,7 @@ export const cpuid: ExitHandler = {
     const leaf = cpu.regs[EAX], subleaf = cpu.regs[ECX];
     // The CPUID table reads the model from the processor: show it the guest's for this one answer.
     const host = cpu.model;
-    cpu.model = GUEST_MODEL;
+    cpu.model = hw.guestModel;
     cpuidOf(cpu, leaf, subleaf, out);
     cpu.model = host;
     cpu.regs[EAX] = out[0]; cpu.regs[EBX] = out[1]; cpu.regs[ECX] = out[2]; cpu.regs[EDX] = out[3];
