@@ -11,19 +11,19 @@ import { HwMonitor } from '../vmm/hw/hwMonitor';
 import { TrapMonitor } from '../vmm/trap/trapMonitor';
 import type { Vmm } from '../vmm/vmm';
 
-/** The guest's paging registers under shadow paging, or undefined when the processor's are the guest's. */
-export function guestControl(vmm: Vmm): (() => GuestControl) | undefined {
-  const m = vmm.monitor;
+/** Processor `k`'s guest paging registers under shadow paging, or undefined when the processor's are the guest's. */
+export function guestControl(vmm: Vmm, k = 0): (() => GuestControl) | undefined {
+  const m = vmm.monitors[k];
   if (m instanceof TrapMonitor) return () => m.vcpu;
   if (m instanceof HwMonitor && m.memVirt === 'shadow') return () => m.paging.shadow!.guestControl();
   return undefined;
 }
 
-/** The translation for the debugger's GuestMemory: physical address or -1; undefined for the processor's own walk. */
-export function guestTranslation(vmm: Vmm): ((lin: number) => number) | undefined {
-  const control = guestControl(vmm);
+/** The translation for processor `k`'s GuestMemory in the debugger: physical address or -1; undefined for the processor's own walk. */
+export function guestTranslation(vmm: Vmm, k = 0): ((lin: number) => number) | undefined {
+  const control = guestControl(vmm, k);
   if (control === undefined) return undefined;
-  const cpu = vmm.cpu, walk = new Walk(), ram = vmm.machine.guestRamBytes;
+  const cpu = vmm.machine.cpus[k], walk = new Walk(), ram = vmm.machine.guestRamBytes;
   return (lin) => {
     try {
       const phys = walkGuest(cpu, control(), lin, false, false, false, walk).phys;

@@ -189,7 +189,7 @@ export function parseHolesEvent(body: unknown): HolesEventBody {
 export const EXIT_LOG_REQUEST = 'vtscope.exitLog';
 /** `vtscope.stats` (no arguments -> StatsResponseBody): the run's statistics so far, as `vtscope run --json` gives them. */
 export const STATS_REQUEST = 'vtscope.stats';
-/** `vtscope.vmcs` (no arguments -> VmcsResponseBody, `hw` mode only): every field of the current VMCS. */
+/** `vtscope.vmcs` (`{ vcpu?: number }`, default 0 -> VmcsResponseBody, `hw` mode only): every field of that virtual CPU's current VMCS. */
 export const VMCS_REQUEST = 'vtscope.vmcs';
 
 export const EXIT_LOG_PAGE = 256;

@@ -12,7 +12,7 @@
  * VM exit, and the guest stands where the VMM resumes it, after an emulated instruction.
  */
 import { basename } from 'node:path';
-import { StopReason, type Cpu } from '../cpu/cpu';
+import { StopReason } from '../cpu/cpu';
 import { EXCEPTION_MNEMONICS } from '../cpu/exceptions';
 import type { EventClass, Reason } from '../vmm/exitLog';
 import type { Hole } from '../vmm/holeLog';
@@ -40,11 +40,8 @@ export class VmmBreakpoints {
   private eventsAtResume = 0;
   /** reflectedVector of each reason by id, worked out once. */
   private readonly vectorOf: number[] = [];
-  private readonly cpu: Cpu;
 
-  constructor(private readonly vmm: Vmm, private readonly sourceMap: SourceMap | undefined) {
-    this.cpu = vmm.cpu;
-  }
+  constructor(private readonly vmm: Vmm, private readonly sourceMap: SourceMap | undefined) {}
 
   /**
    * The filters in force (ids of EXCEPTION_FILTERS; the caller has checked them). Vector
@@ -116,11 +113,15 @@ export class VmmBreakpoints {
     return loc === undefined ? hex8(lin) : `${hex8(lin)} (${basename(loc.file)}:${loc.line})`;
   }
 
-  /** Ends the CPU's run loop after the current instruction, unless it has already stopped (a VM exit, a triple fault). */
+  /**
+   * Ends the run loop of the processor the event happened on after the current instruction,
+   * unless it has already stopped (a VM exit, a triple fault).
+   */
   private request(stop: StopInfo): void {
     this.pending = stop;
-    if (this.cpu.stopReason !== StopReason.None) return;
-    this.cpu.requestStop(StopReason.Requested);
-    this.cpu.leaveBlock = true;
+    const cpu = this.vmm.machine.running;
+    if (cpu.stopReason !== StopReason.None) return;
+    cpu.requestStop(StopReason.Requested);
+    cpu.leaveBlock = true;
   }
 }

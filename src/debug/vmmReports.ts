@@ -101,7 +101,7 @@ export class VmmReports {
     return {
       mode: vmm.mode,
       costModel: native ? null : report.costModel,
-      instructions: vmm.cpu.icount,
+      instructions: vmm.machine.instructions(),
       cycles: native ? null : report.cycles,
       events: vmm.log.eventCount,
       totals: this.totals(),
@@ -110,9 +110,13 @@ export class VmmReports {
     };
   }
 
-  vmcs(): VmcsResponseBody {
+  vmcs(args: { vcpu?: unknown } = {}): VmcsResponseBody {
     if (this.vmm.mode !== 'hw') throw new DebugRequestError(`vtscope.vmcs: there is no VMCS in mode ${this.vmm.mode} (only hw runs the guest under VT-x)`);
-    const values = readVmcs(this.vmm.cpu);
+    const cpus = this.vmm.machine.cpus, vcpu = args.vcpu ?? 0;
+    if (typeof vcpu !== 'number' || !Number.isInteger(vcpu) || vcpu < 0 || vcpu >= cpus.length) {
+      throw new DebugRequestError(`vtscope.vmcs: 'vcpu' must be a virtual CPU from 0 to ${cpus.length - 1}, not ${JSON.stringify(vcpu)}`);
+    }
+    const values = readVmcs(cpus[vcpu]);
     if (values === undefined) throw new DebugRequestError('vtscope.vmcs: the processor has no current VMCS');
     return { fields: vmcsFieldBodies(values) };
   }

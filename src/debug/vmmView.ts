@@ -49,9 +49,9 @@ function pvState(p: PvMonitor): RegisterNode[] {
   ];
 }
 
-/** The scope's nodes, or undefined in the modes that have no such view (native, hw). */
-export function vmmScope(vmm: Vmm): RegisterNode[] | undefined {
-  const m = vmm.monitor;
+/** The scope's nodes for processor `k`, or undefined in the modes that have no such view (native, hw). */
+export function vmmScope(vmm: Vmm, k = 0): RegisterNode[] | undefined {
+  const m = vmm.monitors[k];
   const state = m instanceof TrapMonitor ? trapState(m) : m instanceof PvMonitor ? pvState(m) : undefined;
   if (state === undefined) return undefined;
   const reasons = vmm.log.counters();

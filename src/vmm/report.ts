@@ -56,7 +56,7 @@ export function formatStats(vmm: Vmm): string {
   const events = vmm.log.eventCount, eventCycles = vmm.log.eventCycles;
   const cycles = vmm.cycles();
   const lines: string[] = [];
-  lines.push(`vtscope ${vmm.mode}: ${vmm.cpu.icount} guest instructions, ${events} VMM events, ${cycles} emulated cycles ` +
+  lines.push(`vtscope ${vmm.mode}: ${vmm.machine.instructions()} guest instructions, ${events} VMM events, ${cycles} emulated cycles ` +
     `(cost model ${vmm.costs.name}; events ${percent(eventCycles, cycles)} of the cycles)`);
   if (events === 0) return `${lines[0]}\n`;
   const rows = reasons.map((r) => [r.name, String(r.count), percent(r.count, events), String(r.cycles), percent(r.cycles, eventCycles), (r.cycles / r.count).toFixed(1)]);

@@ -21,6 +21,7 @@ import type { MemVirtName } from './hw/memoryVirtualization';
 import { NativeMonitor } from './native';
 import { BtMonitor } from './bt/btMonitor';
 import { RealModeStartup } from './processorStartup';
+import { ShadowCoherence } from './shadow/shadowPageTables';
 import { PvMonitor } from './pv/pvMonitor';
 import { TrapMonitor } from './trap/trapMonitor';
 import { VMM_RESERVED_MIB, VmmMemory } from './vmmMemory';
@@ -90,6 +91,8 @@ export class Vmm {
   readonly holes = new HoleLog();
   readonly accounting: Accounting;
   readonly costs: CostPreset;
+  /** Every processor's shadow page tables, kept coherent (trap, bt, hw with shadow paging). */
+  readonly shadows = new ShadowCoherence();
   /** The VMM's own RAM, in the modes that deprivilege the guest. */
   readonly memory: VmmMemory | undefined;
   /** Each processor's monitor (undefined in native mode without accounting). */
@@ -128,6 +131,7 @@ export class Vmm {
     if (m === undefined) return;
     this.stopMessage = undefined;
     this.memory?.reset();
+    this.shadows.reset();
     this.startups.fill(undefined);
     const cpus = this.machine.cpus;
     // Native application processors run as they are; under a VMM each waits for its STARTUP.

@@ -79,7 +79,8 @@ export class EptPaging implements MemoryVirtualization {
   readonly shadow = undefined;
   private readonly ctl: GuestControl = { cr0: 0, cr3: 0, cr4: 0 };
 
-  constructor(machine: Machine, mem: VmmMemory) {
+  /** `eptPointer`: the tables another virtual CPU of the guest built (one set per guest), else new ones. */
+  constructor(machine: Machine, mem: VmmMemory, eptPointer = buildIdentityEpt(machine, mem)) {
     this.controls = {
       proc: 0,
       proc2: PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST,
@@ -89,7 +90,7 @@ export class EptPaging implements MemoryVirtualization {
       realCr0: (v) => v | CR0_NE,
       realCr4: (v) => v | CR4_VMXE,
       realCr3: (v) => v,
-      eptPointer: buildIdentityEpt(machine, mem),
+      eptPointer,
     };
   }
 

@@ -61,6 +61,8 @@ export class HwMonitor implements ModeMonitor {
   private guestMemory!: GuestMemory;
   /** The guest's paging registers for `guestMemory`, brought up to date before each use. */
   private readonly ctl: GuestControl = { cr0: 0, cr3: 0, cr4: 0 };
+  /** The pages of VMX regions, the VMCS and its bitmaps this virtual CPU holds. */
+  private readonly pages: number[] = [];
   /** The guest is gone (triple fault, a VMM stop): no more VM entries. */
   private ended = false;
 
@@ -73,13 +75,32 @@ export class HwMonitor implements ModeMonitor {
     this.guestModel = smpCpuModel(GUEST_MODEL, processor, this.machine.cpus.length);
   }
 
+  /** The bootstrap processor: the guest the loader left, with new EPT tables if EPT is on. */
+  start(): void { this.launch(undefined); }
+
+  /** An application processor, as the VMM's real-mode emulation left it: one EPT per guest, as KVM's. */
+  startProcessor(): void {
+    const bsp = this.vmm.monitors[0] as HwMonitor;
+    this.launch(bsp.paging.controls.eptPointer);
+  }
+
+  /** INIT: the virtual CPU's VMX pages and shadows go back to the VMM; it starts again at its next STARTUP. */
+  reset(): void {
+    if (this.pages.length > 0) this.paging.shadow?.detach();
+    for (const p of this.pages) this.memory.release(p);
+    this.pages.length = 0;
+  }
+
+  vmExit(): void { this.handleExit(); }
+
   /**
-   * Turns VMX on under the guest the loader left (or, on an application processor, as the
-   * VMM's real-mode emulation left it), programs the VMCS with that guest in it and launches
-   * it: from here on the guest runs in non-root operation.
+   * Turns VMX on under the guest as it is, programs the VMCS with that guest in it and
+   * launches it: from here on the guest runs in non-root operation. `eptPointer`: the EPT
+   * tables to share, if another virtual CPU built them.
    */
-  start(): void {
+  private launch(eptPointer: number | undefined): void {
     const cpu = this.cpu, mem = this.memory;
+    this.pages.length = 0;
     const boot = { cr0: cpu.cr0, cr3: cpu.cr3, cr4: cpu.cr4 };
     this.injection.reset();
     this.ended = false;
@@ -98,7 +119,7 @@ export class HwMonitor implements ModeMonitor {
     const pages: VmcsPages = {
       ioBitmapA: this.allocate(), ioBitmapB: this.allocate(), msrBitmap: this.allocate(), hostCr3: this.allocate(),
     };
-    this.paging = this.memVirt === 'ept' ? new EptPaging(this.machine, mem) : new ShadowPaging(this, mem, boot);
+    this.paging = this.memVirt === 'ept' ? new EptPaging(this.machine, mem, eptPointer) : new ShadowPaging(this, mem, boot);
     const { pin, proc } = programControls(cpu, pages, this.paging.controls);
     this.pin = pin;
     this.proc = proc;
@@ -108,10 +129,6 @@ export class HwMonitor implements ModeMonitor {
 
     this.enter(true);
   }
-
-  startProcessor(): void { this.start(); }
-
-  vmExit(): void { this.handleExit(); }
 
   intercept(): boolean {
     // In non-root operation the processor delivers the guest's events through the guest's IDT.
@@ -228,6 +245,7 @@ export class HwMonitor implements ModeMonitor {
   private allocate(): number {
     const p = this.memory.allocate();
     if (p === undefined) throw new VmmStop('the VMM ran out of its own memory');
+    this.pages.push(p);
     return p;
   }
 

@@ -51,7 +51,7 @@ export class ShadowPaging implements MemoryVirtualization {
 
   constructor(private readonly hw: HwMonitor, private readonly mem: VmmMemory, boot: GuestControl) {
     this.ctl = { cr0: boot.cr0, cr3: boot.cr3, cr4: boot.cr4 };
-    this.tables = new ShadowPageTables(hw.cpu, mem, this.ctl);
+    this.tables = new ShadowPageTables(hw.cpu, mem, this.ctl, hw.vmm.shadows, hw.processor);
     this.controls = {
       proc: PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_INVLPG_EXITING,
       proc2: 0,
@@ -100,6 +100,9 @@ export class ShadowPaging implements MemoryVirtualization {
   }
 
   invlpg(lin: number): void { this.tables.invalidate(lin); }
+
+  /** The virtual CPU is reset (INIT): its shadows go. */
+  detach(): void { this.tables.detach(); }
 
   /** The VMM wrote guest page `phys` (string I/O): shadows built from it go. */
   guestPageWritten(phys: number): void { this.tables.guestPageWritten(phys >>> 12); }

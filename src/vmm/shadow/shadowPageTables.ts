@@ -11,6 +11,11 @@
  * built from what changed ("PTE write"). The pages of the guest's GDT and LDT are guarded
  * the same way, so the VMM sees the guest change a descriptor after LGDT or LLDT. The VMM's own region (page-directory entry 1023) is
  * in every root.
+ *
+ * With several virtual CPUs each has shadow tables of its own (its own CR3), kept coherent as
+ * KVM's one MMU per VM keeps them: a guest page any of them follows or guards is read-only in
+ * all of them, and a guest write to it, on whichever processor, drops what every one of them
+ * built from it (ShadowCoherence).
  */
 import type { Cpu } from '../../cpu/cpu';
 import { CR0_PG, CR0_WP } from '../../cpu/registers';
@@ -39,6 +44,14 @@ class Root {
 
 interface Follower { root: Root; index: number }
 
+/** The shadow page tables of every virtual CPU of one guest, by processor. */
+export class ShadowCoherence {
+  readonly members: (ShadowPageTables | undefined)[] = [];
+
+  /** A new guest: no processor has shadows yet. */
+  reset(): void { this.members.length = 0; }
+}
+
 export class ShadowPageTables {
   private readonly roots = new Map<number, Root>();
   private current!: Root;
@@ -50,7 +63,19 @@ export class ShadowPageTables {
   private guarded = new Set<number>();
   private clock = 0;
 
-  constructor(private readonly cpu: Cpu, private readonly mem: VmmMemory, private readonly ctl: GuestControl) {}
+  /** The shadows of processor `processor` of the guest whose processors' shadows `coherence` keeps together. */
+  constructor(private readonly cpu: Cpu, private readonly mem: VmmMemory, private readonly ctl: GuestControl,
+    private readonly coherence = new ShadowCoherence(), private readonly processor = 0) {
+    coherence.members[processor] = this;
+  }
+
+  /** The processor is reset (INIT): its shadows go, and their pages go back to the pool. */
+  detach(): void {
+    for (const root of [...this.roots.values()]) this.dropRoot(root);
+    this.writable.clear();
+    this.guarded = new Set();
+    if (this.coherence.members[this.processor] === this) this.coherence.members[this.processor] = undefined;
+  }
 
   /** Makes the root for the guest's current CR0.PG and CR3 the processor's (CR3 load, paging on or off). */
   activate(): void {
@@ -70,16 +95,24 @@ export class ShadowPageTables {
     this.activate();
   }
 
-  /** Is the guest page holding `phys` one the shadows follow (so writes to it must trap)? */
-  follows(phys: number): boolean { return this.followers.has(phys >>> 12); }
+  /** Is the guest page holding `phys` one the shadows (of any processor) follow, so writes to it must trap? */
+  follows(phys: number): boolean {
+    const page = phys >>> 12;
+    for (const m of this.coherence.members) if (m !== undefined && m.followers.has(page)) return true;
+    return false;
+  }
 
-  /** Is the guest page holding `phys` one of the guarded pages (see `guard`)? */
-  guards(phys: number): boolean { return this.guarded.has(phys >>> 12); }
+  /** Is the guest page holding `phys` one of the guarded pages (of any processor, see `guard`)? */
+  guards(phys: number): boolean {
+    const page = phys >>> 12;
+    for (const m of this.coherence.members) if (m !== undefined && m.guarded.has(page)) return true;
+    return false;
+  }
 
-  /** Makes guest pages `pages` (page numbers) the guarded ones: every write to them faults into the VMM. */
+  /** Makes guest pages `pages` (page numbers) this processor's guarded ones: every write to them faults into the VMM. */
   guard(pages: readonly number[]): void {
     this.guarded = new Set(pages);
-    for (const page of pages) this.writeProtect(page);
+    for (const page of pages) this.writeProtectEverywhere(page);
   }
 
   /**
@@ -126,10 +159,24 @@ export class ShadowPageTables {
   }
 
   /**
-   * Entry `k` of followed guest page `page` changed: the shadow entries built from it go
-   * (they are rebuilt from the new entry on the next access). Returns how many there were.
+   * Entry `k` of followed guest page `page` changed: the shadow entries built from it go, in
+   * every processor's shadows (they are rebuilt from the new entry on the next access).
+   * Returns how many there were.
    */
   guestEntryChanged(page: number, k: number): number {
+    let n = 0;
+    for (const m of this.coherence.members) if (m !== undefined) n += m.entryChanged(page, k);
+    return n;
+  }
+
+  /** The VMM wrote followed guest page `page` itself: everything built from it goes. */
+  guestPageWritten(page: number): void {
+    if (!this.follows(page << 12)) return;
+    for (let k = 0; k < 1024; k++) this.guestEntryChanged(page, k);
+  }
+
+  /** guestEntryChanged for this processor's shadows. */
+  private entryChanged(page: number, k: number): number {
     const list = this.followers.get(page);
     if (list === undefined) return 0;
     let n = 0;
@@ -146,12 +193,6 @@ export class ShadowPageTables {
       }
     }
     return n;
-  }
-
-  /** The VMM wrote followed guest page `page` itself: everything built from it goes. */
-  guestPageWritten(page: number): void {
-    if (!this.followers.has(page)) return;
-    for (let k = 0; k < 1024; k++) this.guestEntryChanged(page, k);
   }
 
   // ---- structure -------------------------------------------------------------------------
@@ -208,12 +249,17 @@ export class ShadowPageTables {
     if (list === undefined) {
       list = [];
       this.followers.set(page, list);
-      this.writeProtect(page);
+      this.writeProtectEverywhere(page);
     }
     list.push({ root, index });
   }
 
-  /** Makes every writable shadow mapping of guest page `page` read-only. */
+  /** Makes every writable shadow mapping of guest page `page` read-only, in every processor's shadows. */
+  private writeProtectEverywhere(page: number): void {
+    for (const m of this.coherence.members) m?.writeProtect(page);
+  }
+
+  /** Makes every writable shadow mapping of guest page `page` in this processor's shadows read-only. */
   private writeProtect(page: number): void {
     const mappings = this.writable.get(page);
     if (mappings === undefined) return;

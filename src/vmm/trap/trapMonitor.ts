@@ -69,6 +69,10 @@ export class TrapMonitor implements ModeMonitor {
   private readonly walk = new Walk();
   /** Guest pages holding its LDT, among the guarded ones. */
   private readonly ldtPages = new Set<number>();
+  /** Guest pages holding its GDT and LDT: the guarded ones. */
+  private readonly descriptorPages = new Set<number>();
+  /** The processor runs the guest on this monitor (from start or startProcessor to an INIT). */
+  private started = false;
 
   /** The monitor of processor `processor` (its APIC ID). */
   constructor(readonly vmm: Vmm, readonly processor = 0) {
@@ -122,9 +126,18 @@ export class TrapMonitor implements ModeMonitor {
     cpu.flags &= ~FLAG_IOPL;
     cpu.cr0 = CR0_PE | CR0_ET | CR0_PG | CR0_WP;
     cpu.cr4 = 0;
-    this.shadow = new ShadowPageTables(cpu, this.memory, this.vcpu);
+    this.shadow = new ShadowPageTables(cpu, this.memory, this.vcpu, this.vmm.shadows, this.processor);
     this.shadow.activate();
+    this.started = true;
     this.guardDescriptorTables();
+  }
+
+  /** INIT: the processor's shadows go; it starts again at its next STARTUP. */
+  reset(): void {
+    if (this.started) this.shadow.detach();
+    this.started = false;
+    this.pending = undefined;
+    this.descriptorPages.clear();
   }
 
   intercept(cpu: Cpu, vector: number, kind: EventKind, errorCode: number, hasErrorCode: boolean): boolean {
@@ -171,12 +184,26 @@ export class TrapMonitor implements ModeMonitor {
     const gdt = this.guestPages(this.vcpu.gdtrBase, this.vcpu.gdtrLimit);
     const table = this.ldt.table;
     if (table !== undefined) for (const p of this.guestPages(table.base, table.limit)) this.ldtPages.add(p);
-    this.shadow.guard([...gdt, ...this.ldtPages]);
+    this.descriptorPages.clear();
+    for (const p of [...gdt, ...this.ldtPages]) this.descriptorPages.add(p);
+    this.shadow.guard([...this.descriptorPages]);
   }
 
   /** Which descriptor table the guarded guest page holding `phys` belongs to (the GDT unless it is the LDT's). */
   descriptorTableOn(phys: number): 'GDT' | 'LDT' {
     return this.ldtPages.has(phys >>> 12) ? 'LDT' : 'GDT';
+  }
+
+  /**
+   * The guest wrote the guarded page holding `phys`, on this processor: every processor whose
+   * GDT or LDT lies on it rebuilds its shadows. Returns how many descriptors changed.
+   */
+  descriptorPageWritten(phys: number): number {
+    let changed = 0;
+    for (const m of this.vmm.monitors) {
+      if (m instanceof TrapMonitor && m.started && m.descriptorPages.has(phys >>> 12)) changed += m.descriptorTablesWritten();
+    }
+    return changed;
   }
 
   /**

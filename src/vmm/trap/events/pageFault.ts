@@ -132,7 +132,7 @@ function emulateProtectedWrite(t: TrapMonitor, lin: number, inCallout: boolean, 
   const base = page >>> 2;
   let changed = 0, dropped = 0;
   if (table !== 'page table') {
-    changed = t.descriptorTablesWritten();
+    changed = t.descriptorPageWritten(page);
     t.vmm.event(t.reason(`${prefix}${table} write`, 'page fault', TABLE_WRITE[table]), cost, page, lin >>> 0, changed);
     return;
   }
