@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSamples } from '../../scripts/samples.mjs';
 import { Machine } from '../../src/machine/machine';
+import type { MemVirtName } from '../../src/vmm/hw/memoryVirtualization';
+import { createVmm, type ModeName, type Vmm } from '../../src/vmm/vmm';
 import { cliIn, requireBuiltCli } from '../support/cli';
 import { qemuAvailable } from '../support/qemu';
 import { runQemuProbe, type QemuProbeResult } from '../support/qemuDevices';
@@ -108,6 +110,69 @@ describe('samples/smp on vtscope', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(expectedOutput(4));
     expect(r.status).toBe(EXIT_SUCCESS);
+  });
+});
+
+/** The kernel under a VMM mode with `cpus` virtual CPUs. */
+function runUnderVmm(mode: ModeName, cpus: number, memVirt?: MemVirtName): Run & { vmm: Vmm } {
+  const vmm = createVmm(mode, { cpus, memVirt });
+  let out = '';
+  vmm.machine.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+  vmm.load(image);
+  const result = vmm.run({ maxInstructions: 50_000_000 });
+  return { out, exitCode: result.exitCode, message: result.message, perCpu: vmm.machine.cpus.map((cpu) => cpu.icount), vmm };
+}
+
+describe('samples/smp under the VMM modes, a virtual CPU per processor', () => {
+  const native = new Map<number, number[]>();
+  const nativeCounts = (cpus: number): number[] => {
+    if (!native.has(cpus)) native.set(cpus, runVtscope(image, cpus).perCpu);
+    return native.get(cpus)!;
+  };
+  const modes: [ModeName, MemVirtName | undefined][] = [['trap', undefined], ['bt', undefined], ['hw', 'shadow'], ['hw', 'ept']];
+
+  for (const [mode, memVirt] of modes) {
+    for (const cpus of [2, 4]) {
+      it(`prints what QEMU prints under ${mode}${memVirt === undefined ? '' : ` (${memVirt})`} with ${cpus} vCPUs, each running native's instructions`, () => {
+        const run = runUnderVmm(mode, cpus, memVirt);
+        expect(run.out).toBe(expectedOutput(cpus));
+        expect(run.exitCode, run.message).toBe(EXIT_SUCCESS);
+        // Turns are counted in guest instructions, which no VMM event changes: the same schedule.
+        expect(run.perCpu).toEqual(nativeCounts(cpus));
+        // Each application processor's seven real-mode instructions (boot.asm's trampoline, up
+        // to the MOV CR0 that sets PE) are emulated by the VMM, on that processor.
+        const records = run.vmm.log.records();
+        for (let k = 1; k < cpus; k++) {
+          const emulated = records.filter((r) => r.reason === 'emulate real mode' && r.vcpu === k);
+          expect(emulated.map((r) => r.qualification.slice(-4))).toEqual(['0000', '0001', '0003', '0005', '000a', '000d', '000f']);
+        }
+      });
+    }
+  }
+
+  it('shows the APIC traffic under hw with EPT: MMIO exits on the processor that made them, COM1 through I/O exits', () => {
+    const records = runUnderVmm('hw', 4, 'ept').vmm.log.records();
+    const mmio = (vcpu: number, what: string): number => records.filter((r) => r.vcpu === vcpu && r.reason === 'EPT_VIOLATION' && r.qualification.includes(what)).length;
+    // The bootstrap processor writes the ICR (0xFEE00300) for INIT, STARTUP, STARTUP to each of
+    // three processors and reads it back for the send-pending bit after each (processors.c).
+    expect(mmio(0, 'write GPA 0xfee00300')).toBe(9);
+    expect(mmio(0, 'read GPA 0xfee00300')).toBe(9);
+    // Every processor reads its own APIC ID register (0xFEE00020) once (lapic_id()).
+    for (let k = 0; k < 4; k++) expect(mmio(k, 'read GPA 0xfee00020'), `vCPU ${k}`).toBe(1);
+    // Every character is an OUT to 0x3F8; serial_init writes the divisor's low byte there too (DLAB set).
+    const com1 = records.filter((r) => r.reason === 'IO_INSTRUCTION' && r.qualification.includes('OUT dx=0x3f8'));
+    expect(com1.length).toBe(expectedOutput(4).length + 1);
+    expect(com1.every((r) => r.vcpu === 0)).toBe(true);
+  });
+
+  it('runs under `vtscope run --mode bt --cpus 4` and `--mode hw --cpus 4`', () => {
+    requireBuiltCli();
+    for (const mode of ['bt', 'hw']) {
+      const r = cliIn(dir)('run', imagePath, '--mode', mode, '--cpus', '4');
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(expectedOutput(4));
+      expect(r.status).toBe(EXIT_SUCCESS);
+    }
   });
 });
 
