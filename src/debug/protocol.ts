@@ -29,8 +29,10 @@ export interface SourceLine {
 /** One exit-log record (DESIGN.md, "The VMM"). */
 export interface ExitRecordBody {
   seq: number;
-  /** Guest instructions retired before the event. */
+  /** Instructions the virtual CPU `vcpu` had retired at the event. */
   icount: number;
+  /** The virtual CPU (processor index, its APIC ID) the event happened on. */
+  vcpu: number;
   /** Emulated cycles at the event: the log's clock. */
   cycles: number;
   mode: string;
@@ -129,6 +131,7 @@ function exitRecord(r: unknown, where: string): ExitRecordBody {
   return {
     seq: count(o, 'seq', where),
     icount: count(o, 'icount', where),
+    vcpu: count(o, 'vcpu', where),
     cycles: count(o, 'cycles', where),
     mode: text(o, 'mode', where),
     kind: text(o, 'kind', where),

@@ -37,7 +37,7 @@ export class VmmReports {
 
   private record(r: ExitRecord, numbers: Map<string, number | null>): ExitRecordBody {
     const body: ExitRecordBody = {
-      seq: r.seq, icount: r.icount, cycles: r.cycles, mode: r.mode, kind: r.kind, reason: r.reason,
+      seq: r.seq, icount: r.icount, vcpu: r.vcpu, cycles: r.cycles, mode: r.mode, kind: r.kind, reason: r.reason,
       reasonNumber: numbers.get(r.reason) ?? null, eip: r.eip, cpl: r.cpl, qualification: r.qualification, cost: r.cost,
     };
     const source = this.source(r.eip);

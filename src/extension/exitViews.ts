@@ -81,7 +81,7 @@ export class ExitsProvider implements vscode.TreeDataProvider<ExitNode> {
     item.description = `@${formatCount(r.cycles)} · ${hex8(r.eip)}${where(r.source)} · ${r.qualification} · ${formatCount(r.cost)} cyc`;
     item.tooltip = new vscode.MarkdownString([
       `**${reasonLabel(r.reason, r.reasonNumber)}** (${r.kind}, ${r.mode})`,
-      `- sequence ${r.seq}, emulated cycle ${formatCount(r.cycles)}, after ${formatCount(r.icount)} instructions`,
+      `- sequence ${r.seq}, emulated cycle ${formatCount(r.cycles)}, vCPU ${r.vcpu} after ${formatCount(r.icount)} instructions`,
       `- guest EIP ${hex8(r.eip)} at CPL ${r.cpl}${where(r.source)}`,
       `- qualification: ${r.qualification}`,
       `- cost: ${formatCount(r.cost)} cycles`,

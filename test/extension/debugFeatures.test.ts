@@ -17,7 +17,7 @@ const { mergedArguments, VM_EXIT_FILTERS, VMM_EVENT_FILTERS } = await import('..
 const K = '/ws/k.asm';
 
 function record(seq: number, reason: string, kind: string, line: number, cost: number, reasonNumber: number | null = null, cycles = 1000 * seq): ExitRecordBody {
-  return { seq, icount: seq, cycles, mode: 'pv', kind, reason, reasonNumber, eip: 0x100000 + line, cpl: 1, qualification: '', cost, source: { path: K, line } };
+  return { seq, icount: seq, vcpu: 0, cycles, mode: 'pv', kind, reason, reasonNumber, eip: 0x100000 + line, cpl: 1, qualification: '', cost, source: { path: K, line } };
 }
 
 function session(mode: string, id = 's1'): DebugSessionStub {

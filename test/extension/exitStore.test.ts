@@ -5,7 +5,7 @@ import { ExitStore, percent, reasonLabel } from '../../src/extension/exitStore';
 import { parseExitsEvent, parseHolesEvent, type ExitRecordBody } from '../../src/debug/protocol';
 
 function record(seq: number, reason: string, reasonNumber: number | null = null): ExitRecordBody {
-  return { seq, icount: seq * 10, cycles: seq * 100, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100000 + seq, cpl: 0, qualification: '', cost: 2400 };
+  return { seq, icount: seq * 10, vcpu: seq % 2, cycles: seq * 100, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100000 + seq, cpl: 0, qualification: '', cost: 2400 };
 }
 
 describe('ExitStore', () => {

@@ -291,7 +291,7 @@ describe('status bar and views', () => {
     await settle();
     expect(view('vtscope.exits').message).toBe('No VM exits reported by the debug adapter in hw mode yet.');
     const rec = (seq: number, reason: string, reasonNumber: number, line: number) => ({
-      seq, icount: 100 * seq, cycles: 2_000 * seq, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100010 + seq, cpl: 0,
+      seq, icount: 100 * seq, vcpu: 0, cycles: 2_000 * seq, mode: 'hw', kind: 'vm exit', reason, reasonNumber, eip: 0x100010 + seq, cpl: 0,
       qualification: 'port 0x3f8 out size 1', cost: 2_400, source: { path: '/ws/k.asm', line },
     });
     host.customEvent.fire({ session: session('hw'), event: 'vtscope.exits', body: {
