@@ -15,7 +15,7 @@ import { EX_DATAERR, UsageError } from './usage';
 interface RunOptions {
   image: string;
   memoryMiB?: number;
-  /** Processors (native mode only). */
+  /** Processors (every mode but pv). */
   cpus?: number;
   maxInstructions?: number;
   json?: string;

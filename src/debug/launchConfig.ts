@@ -22,7 +22,7 @@ export interface LaunchConfig {
   costModel?: string;
   stopOnEntry: boolean;
   memoryMiB?: number;
-  /** Processors (native mode only), each a thread. */
+  /** Processors (every mode but pv), each a thread. */
   cpus?: number;
   /** The Multiboot command line (after the image name, as QEMU passes it). */
   args?: string;
