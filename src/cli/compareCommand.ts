@@ -1,16 +1,18 @@
 /**
- * `vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]`:
+ * `vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--cpus N] [--max-instructions N]`:
  * runs the image in every mode that applies and prints one table: mode, whether it gave the
  * same output as native (serial bytes and exit status), guest instructions, VMM events,
  * emulated cycles and the overhead against native. An ordinary kernel runs under native, trap,
  * bt and hw (once with shadow page tables, once with EPT); a PV kernel (pvImage.ts) under pv
  * only, as it needs the hypercalls. A NASM source is also assembled with PARAVIRT defined (as
- * Linux kernels test CONFIG_PARAVIRT); if that gives a PV kernel, it is the pv row.
+ * Linux kernels test CONFIG_PARAVIRT); if that gives a PV kernel, it is the pv row. With
+ * several processors (`--cpus`) every mode but pv runs them, each as a virtual CPU.
  */
 import { closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import { MAX_CPUS } from '../machine/smp';
 import { isPvImage } from '../vmm/pv/pvImage';
 import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { createVmm, type ModeName, type Vmm } from '../vmm/vmm';
@@ -48,6 +50,7 @@ interface CompareOptions {
   json?: string;
   costModel: string;
   memoryMiB?: number;
+  cpus?: number;
   maxInstructions: number;
   defines: Record<string, string>;
   includePaths: string[];
@@ -62,6 +65,7 @@ function parseCompareArgs(args: string[]): CompareOptions {
         json: { type: 'string' },
         'cost-model': { type: 'string' },
         mem: { type: 'string' },
+        cpus: { type: 'string' },
         'max-instructions': { type: 'string' },
         define: { type: 'string', short: 'D', multiple: true },
         include: { type: 'string', short: 'I', multiple: true },
@@ -77,6 +81,7 @@ function parseCompareArgs(args: string[]): CompareOptions {
     json: values.json,
     costModel: parseCostModel('compare', values['cost-model']),
     memoryMiB: values.mem === undefined ? undefined : wholeNumber('--mem', values.mem, MIN_RAM_MIB, MAX_RAM_MIB, 'compare'),
+    cpus: values.cpus === undefined ? undefined : wholeNumber('--cpus', values.cpus, 1, MAX_CPUS, 'compare'),
     maxInstructions: values['max-instructions'] === undefined ? DEFAULT_MAX_INSTRUCTIONS
       : wholeNumber('--max-instructions', values['max-instructions'], 1, Number.MAX_SAFE_INTEGER, 'compare'),
     defines: parseDefines('compare', values.define),
@@ -110,7 +115,7 @@ function eventsByKind(vmm: Vmm): { kind: string; count: number; cycles: number }
 }
 
 function runMode(mode: ModeName, memVirt: MemVirtName | undefined, build: Build, opts: CompareOptions): Outcome {
-  const vmm = createVmm(mode, { memoryMiB: opts.memoryMiB, costModel: opts.costModel, memVirt });
+  const vmm = createVmm(mode, { memoryMiB: opts.memoryMiB, cpus: opts.cpus, costModel: opts.costModel, memVirt });
   if (build.source !== undefined) vmm.holes.sourceOf = build.source;
   const bytes: number[] = [];
   vmm.machine.onSerialOutput = (b) => bytes.push(b);
@@ -137,6 +142,10 @@ export function compareModes(build: Build, opts: CompareOptions, pvBuild?: Build
   let native: Outcome | undefined;
   for (const { mode, memVirt } of ROWS) {
     const b = mode === 'pv' && !pvOnly ? pvBuild : build;
+    if (mode === 'pv' && (opts.cpus ?? 1) > 1) {
+      rows.push({ mode, memVirt, ran: false, note: `pv runs one virtual CPU, not ${opts.cpus}` });
+      continue;
+    }
     if (b === undefined || typeof b === 'string' || (pvOnly && mode !== 'pv')) {
       const note = pvOnly ? 'a PV kernel runs under pv only'
         : typeof b === 'string' ? b : 'not a PV kernel (no XEN_VER=xen-3.0 mark, no PARAVIRT build)';

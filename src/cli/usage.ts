@@ -11,7 +11,7 @@ export class UsageError extends Error {
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--cpus N] [--max-instructions N] [--json FILE] [--cmdline STR]
                    [--mode MODE] [--mem-virt ept|shadow] [--cost-model NAME] [--stats]
                    [--screen] [--keys TEXT] [--disk FILE [--disk-write]]
-       vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--max-instructions N]
+       vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--cpus N] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope dap [--port N]
        vtscope --help | --version
@@ -29,7 +29,8 @@ vtscope compare runs IMAGE in every mode that applies (native, trap, bt, and hw 
 page tables and with EPT; pv alone for a kernel marked XEN_VER=xen-3.0) and prints, for each,
 whether the output matched native's, the guest instructions, the VMM's events, the emulated
 cycles and the overhead. A NASM source that tests PARAVIRT (%ifdef PARAVIRT) is assembled a
-second time with PARAVIRT defined, and that build runs under pv.
+second time with PARAVIRT defined, and that build runs under pv. --cpus N runs N processors
+in every mode but pv (which runs one).
 
 vtscope asm assembles a NASM source into a flat binary exactly as nasm -f bin does, with a
 listing like nasm -l and a JSON map of symbols and instruction addresses. Errors go to

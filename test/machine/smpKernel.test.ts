@@ -165,6 +165,22 @@ describe('samples/smp under the VMM modes, a virtual CPU per processor', () => {
     expect(com1.every((r) => r.vcpu === 0)).toBe(true);
   });
 
+  it('compares the modes with `vtscope compare --cpus 2`: the same output and instructions in each, pv left out', () => {
+    requireBuiltCli();
+    const json = join(dir, 'compare.json');
+    const r = cliIn(dir)('compare', imagePath, '--cpus', '2', '--json', json);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(json, 'utf8')).modes as { mode: string; memVirt?: string; ran: boolean; sameOutputAsNative?: boolean | null; instructions?: number; note?: string }[];
+    const ran = rows.filter((row) => row.ran);
+    expect(ran.map((row) => `${row.mode}${row.memVirt === undefined ? '' : ` (${row.memVirt})`}`)).toEqual(['native', 'trap', 'bt', 'hw (shadow)', 'hw (ept)']);
+    const native = runVtscope(image, 2).perCpu.reduce((a, b) => a + b, 0);
+    for (const row of ran) {
+      expect(row.sameOutputAsNative ?? true, row.mode).toBe(true);
+      expect(row.instructions, row.mode).toBe(native);
+    }
+    expect(rows.find((row) => row.mode === 'pv')).toMatchObject({ ran: false, note: 'pv runs one virtual CPU, not 2' });
+  });
+
   it('runs under `vtscope run --mode bt --cpus 4` and `--mode hw --cpus 4`', () => {
     requireBuiltCli();
     for (const mode of ['bt', 'hw']) {
