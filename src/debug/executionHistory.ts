@@ -41,7 +41,6 @@ export interface Place {
 /** Linear address of the next instruction of `cpu`. */
 export function pcOf(cpu: Cpu): number { return (cpu.segBase[CS] + cpu.eip) >>> 0; }
 
-
 export interface HistoryOptions {
   /** Instructions between two checkpoints at the start (default 1 Mi). */
   interval?: number;

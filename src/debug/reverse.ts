@@ -1,30 +1,41 @@
 /**
- * Reverse execution: step back one instruction or one source line, and run back to the most
- * recent breakpoint hit (or to the launch), by restoring a checkpoint of the execution history
- * and running forward again to the place wanted (executionHistory.ts). Each is a goal of the
- * runtime, done a slice at a time like a forward run, so `pause` still answers.
+ * Reverse execution: step back one instruction or one source line of a processor, and run back
+ * to the most recent breakpoint hit on any processor (or to the launch), by restoring a
+ * checkpoint of the execution history and running forward again to the place wanted
+ * (executionHistory.ts). Each is a goal of the runtime, done a slice at a time like a forward
+ * run, so `pause` still answers.
+ *
+ * With several processors the machine's run is still one sequence of machine steps (the round
+ * robin of machine.ts), and a place is a point of it: going back to where one processor was
+ * brings the others back to where they were at that moment. Stepping processor K back goes to
+ * where K arrived at its previous instruction (or line), where a forward step of K had stopped.
  *
  * Going back, a breakpoint stops where its condition holds; hit counts are not counted again
  * and logpoints print nothing. Exception breakpoints do not stop re-execution.
  */
 import { StopReason, type Cpu } from '../cpu/cpu';
+import { QUANTUM, type Machine } from '../machine/machine';
 import type { DebugInfo } from './debugInfo';
-import type { Checkpoint, ExecutionHistory, Place } from './executionHistory';
+import { pcOf, type Checkpoint, type ExecutionHistory, type Place } from './executionHistory';
 import type { DecodedInstruction } from './instructions';
 import type { StopInfo } from './runtime';
 
 /** What reverse execution needs of the runtime. */
 export interface ReverseHost {
-  readonly cpu: Cpu;
+  readonly machine: Machine;
   readonly info: DebugInfo;
   readonly sliceInstructions: number;
-  pc(): number;
+  /** Linear address of processor `k`'s next instruction. */
+  pc(k: number): number;
   where(pc: number): string;
-  decodeAtPc(): DecodedInstruction | undefined;
-  /** Puts the current code breakpoints in the CPU. */
+  decodeAtPc(k: number): DecodedInstruction | undefined;
+  /** Puts the current code breakpoints in the processors. */
   applyStops(): void;
-  /** The stop for the user breakpoints at `pc` whose conditions hold now, without counting a hit or printing. */
-  breakpointStopBackwards(pc: number): StopInfo | undefined;
+  /**
+   * The stop for the user breakpoints at `pc`, reached by processor `k`, whose conditions hold
+   * now, without counting a hit or printing.
+   */
+  breakpointStopBackwards(pc: number, k: number): StopInfo | undefined;
   /** The stop for the data accesses of the last instruction, judged in the same way; forgets them. */
   dataStopBackwards(): StopInfo | undefined;
   /** Forgets the data accesses seen while running to a place. */
@@ -34,15 +45,15 @@ export interface ReverseHost {
 type Outcome = { stop: StopInfo } | undefined;
 
 /**
- * A place as re-execution reaches it: run to `icount` (which stops before anything is
- * delivered there), then `events` more single steps (deliveries, or a halted CPU waiting), or,
- * without `events`, single steps until EIP is `pc`.
+ * A place as re-execution reaches it: run to `icount` (which stops right after the instruction
+ * that reaches it), then `events` more machine steps (deliveries, halted processors letting
+ * their turn pass), or, without `events`, machine steps until the processors are at `pcs`.
  */
 interface Target extends Place {
   events?: number;
 }
 
-/** One place of a trace, with what took the guest from it to the next. */
+/** A place of one processor in a trace, with what took that processor from it to its next. */
 interface Traced extends Target {
   events: number;
   /** A call or a delivery (into a deeper frame), a return (out of one), or anything else. */
@@ -52,9 +63,12 @@ interface Traced extends Target {
 const RETURNS = new Set(['ret', 'retf', 'iret']);
 /** Single steps per slice: each costs a machine slice of one instruction. */
 const STEPS_PER_SLICE = 4096;
-/** Machine slices per runtime slice while running to a place (a halted CPU may need several). */
+/** Machine slices per runtime slice while running to a place (a halted machine may need several). */
 const RUNS_PER_SLICE = 64;
-/** Instructions traced back at first when stepping back over a line, multiplied by 4 until the line is found. */
+/**
+ * Instructions of all processors traced back at first when stepping back over a line, per
+ * processor, multiplied by 4 until the line is found.
+ */
 const FIRST_LINE_WINDOW = 4096;
 
 /** The run went a different way the second time: a bug in the emulator or the history. */
@@ -62,37 +76,48 @@ function diverged(what: string): Error {
   return new Error(`re-execution diverged from the recorded run: ${what}`);
 }
 
-/** One single step of the re-executed guest (one delivery or one instruction), past any breakpoint here. */
+/** "loop+0x4 (k.asm:9) after 120 instructions", with several processors each one's next instruction. */
+function describePlace(host: ReverseHost, p: Place): string {
+  const at = p.pcs.length === 1 ? host.where(p.pcs[0]) : p.pcs.map((pc, k) => `vCPU ${k} at ${host.where(pc)}`).join(', ');
+  return `${at} after ${p.icount} instructions`;
+}
+
+/** One machine step of the re-executed guest (one delivery or one instruction), past any breakpoint here. */
 function stepEvent(host: ReverseHost, history: ExecutionHistory): void {
-  host.cpu.resumeIcount = host.cpu.icount;
+  for (const cpu of host.machine.cpus) cpu.resumeIcount = cpu.icount;
   const r = history.runSlice(1);
   if (r !== undefined) throw diverged(r.message);
   host.discardDataHits();
 }
 
 interface Observer {
-  /** The CPU stopped at a code breakpoint at `pc`. */
-  breakpoint(pc: number): void;
+  /** Processor `k` stopped at a code breakpoint. */
+  breakpoint(k: number): void;
   /** A machine slice ended: the data accesses of its last instruction are there to take. */
   slice(): void;
 }
 
 /**
- * Runs the re-executed guest toward instruction count `to` for about one slice; true once it
- * is there. Breakpoints and data accesses on the way go to `observer` (or are passed by).
+ * Runs the re-executed guest toward instruction count `to` (of all processors together) for
+ * about one slice; true once it is there. Breakpoints and data accesses on the way go to
+ * `observer` (or are passed by).
  */
 function runToward(host: ReverseHost, history: ExecutionHistory, to: number, observer?: Observer): boolean {
-  const cpu = host.cpu;
-  const end = cpu.icount + host.sliceInstructions;
-  for (let runs = 0; cpu.icount < to; runs++) {
-    if (cpu.icount >= end || runs >= RUNS_PER_SLICE) return false;
-    const r = history.runSlice(Math.min(to, end) - cpu.icount);
+  const machine = host.machine;
+  let icount = machine.instructions();
+  const end = icount + host.sliceInstructions;
+  for (let runs = 0; icount < to; runs++) {
+    if (icount >= end || runs >= RUNS_PER_SLICE) return false;
+    const r = history.runSlice(Math.min(to, end) - icount);
     if (r !== undefined) throw diverged(`${r.message}, before instruction ${to}`);
     if (observer === undefined) host.discardDataHits(); else observer.slice();
+    // A processor that stops ends the machine's slice and stays the one running.
+    const cpu = machine.running;
     if (cpu.stopReason === StopReason.Breakpoint) {
-      observer?.breakpoint(host.pc());
+      observer?.breakpoint(machine.cpus.indexOf(cpu));
       cpu.resumeIcount = cpu.icount;
     }
+    icount = machine.instructions();
   }
   return true;
 }
@@ -114,28 +139,46 @@ class Reach {
       if (!runToward(host, history, t.icount)) return false;
       this.phase = 'seek';
     }
-    const cpu = host.cpu;
+    const machine = host.machine;
     if (t.events !== undefined) {
       for (let k = 0; k < t.events; k++) stepEvent(host, history);
     } else {
-      for (let k = 0; k < STEPS_PER_SLICE && host.pc() !== t.pc && cpu.icount === t.icount; k++) stepEvent(host, history);
+      for (let k = 0; k < STEPS_PER_SLICE && !history.isAt(t) && machine.instructions() === t.icount; k++) stepEvent(host, history);
     }
-    if (cpu.icount !== t.icount || host.pc() !== t.pc) throw diverged(`${host.where(t.pc)} after ${t.icount} instructions was not reached again`);
+    if (!history.isAt(t)) throw diverged(`${describePlace(host, t)} was not reached again`);
+    // Arrived by steps that passed breakpoints: a processor at one here stops there when the guest goes on.
+    for (const cpu of machine.cpus) cpu.resumeIcount = -1;
     history.settle();
     return true;
   }
 }
 
-/** Re-executes from instruction count `first` to the place `to`, noting every place on the way. */
+/**
+ * Re-executes from instruction count `first` to the place `to` one machine step at a time,
+ * noting the places of processor `k`: where the trace begins, then each place a step that moved
+ * `k` (ran its instruction, delivered to it) left the machine in, so `k` arrived there.
+ */
 class Trace {
   readonly places: Traced[] = [];
+  /**
+   * Whether the trace begins at the start of the recorded run. Elsewhere its first place is no
+   * arrival of `k`: `k` may have been there long before, while the others ran.
+   */
+  readonly fromStart: boolean;
   private phase: 'rewind' | 'run' | 'record' = 'rewind';
+  /** Machine steps since the instruction count last changed. */
+  private events = 0;
+  /** The instruction `k` runs next (with `withFlow`). */
+  private decoded: DecodedInstruction | undefined;
 
-  constructor(readonly first: number, private readonly to: Place, private readonly withFlow: boolean) {}
+  constructor(readonly first: number, history: ExecutionHistory, private readonly to: Place, private readonly k: number,
+    private readonly withFlow: boolean) {
+    this.fromStart = first === history.start.icount;
+  }
 
   /** About one slice of it; true once `to` is reached. */
   advance(host: ReverseHost, history: ExecutionHistory): boolean {
-    const cpu = host.cpu;
+    const machine = host.machine, cpu = machine.cpus[this.k];
     if (this.phase === 'rewind') {
       history.rewind(this.first);
       this.phase = 'run';
@@ -143,113 +186,130 @@ class Trace {
     if (this.phase === 'run') {
       if (!runToward(host, history, this.first)) return false;
       this.phase = 'record';
-      this.places.push({ icount: cpu.icount, pc: host.pc(), events: 0 });
+      this.note(host, history);
     }
     for (let n = 0; n < STEPS_PER_SLICE; n++) {
-      const here = this.places[this.places.length - 1];
-      if (here.icount === this.to.icount && here.pc === this.to.pc) return true;
-      if (here.icount > this.to.icount) throw diverged(`${host.where(this.to.pc)} after ${this.to.icount} instructions was not reached again`);
-      const d = this.withFlow ? host.decodeAtPc() : undefined;
+      if (history.isAt(this.to)) return true;
+      const icount = machine.instructions();
+      if (icount > this.to.icount) throw diverged(`${describePlace(host, this.to)} was not reached again`);
+      const own = cpu.icount, pc = pcOf(cpu);
       stepEvent(host, history);
-      const icount = cpu.icount, pc = host.pc();
-      const events = icount === here.icount ? here.events + 1 : 0;
-      if (icount === here.icount && pc === here.pc) { here.events = events; continue; }   // waiting in HLT
+      this.events = machine.instructions() === icount ? this.events + 1 : 0;
+      if (cpu.icount === own && pcOf(cpu) === pc) continue;   // another processor's step, or waiting in HLT
       if (this.withFlow) {
-        here.next = icount === here.icount || d?.returnsToNext ? 'call' : RETURNS.has(d?.mnemonic ?? '') ? 'return' : 'other';
+        const d = this.decoded;
+        this.places[this.places.length - 1].next =
+          cpu.icount === own || d?.returnsToNext ? 'call' : RETURNS.has(d?.mnemonic ?? '') ? 'return' : 'other';
       }
-      this.places.push({ icount, pc, events });
+      this.note(host, history);
     }
     return false;
+  }
+
+  private note(host: ReverseHost, history: ExecutionHistory): void {
+    this.places.push({ ...history.place(), events: this.events });
+    if (this.withFlow) this.decoded = host.decodeAtPc(this.k);
   }
 }
 
 /** Runs `work` with the exception breakpoints off: re-execution delivers what the first run delivered. */
-function withoutExceptionStops<T>(cpu: Cpu, work: () => T): T {
-  const hook = cpu.onException;
-  cpu.onException = undefined;
+function withoutExceptionStops<T>(cpus: readonly Cpu[], work: () => T): T {
+  const hooks = cpus.map((cpu) => cpu.onException);
+  for (const cpu of cpus) cpu.onException = undefined;
   try {
     return work();
   } finally {
-    cpu.onException = hook;
+    cpus.forEach((cpu, k) => { cpu.onException = hooks[k]; });
   }
 }
 
-function startStop(host: ReverseHost, history: ExecutionHistory): StopInfo {
-  return { reason: 'entry', description: `Back at the start of the recorded run, ${host.where(history.start.pc)}`, breakpointIds: [] };
+function startStop(host: ReverseHost, history: ExecutionHistory, k: number): StopInfo {
+  return { reason: 'entry', description: `Back at the start of the recorded run, ${host.where(history.start.pcs[k])}`, breakpointIds: [], thread: k };
+}
+
+/** Where the previous instruction of the traced processor began: the place before the one its last step left. */
+function previousInstruction(trace: Trace): Traced | undefined {
+  const j = trace.places.length - 2;
+  return j > 0 || (j === 0 && trace.fromStart) ? trace.places[j] : undefined;
 }
 
 /**
- * The place a line step back goes to, in the places traced up to the current one (the last):
- * the start of the line before it in the same function (or in its caller, from a function's
- * first line), passing over calls; the start of the current line from the middle of it.
+ * The place a line step back of processor `k` goes to, in its places traced up to the current
+ * one (the last): the start of the line before it in the same function (or in its caller, from
+ * a function's first line), passing over calls; the start of the current line from the middle
+ * of it.
  */
-function previousLine(host: ReverseHost, places: readonly Traced[]): Traced | undefined {
+function previousLine(host: ReverseHost, trace: Trace, k: number): Traced | undefined {
   const map = host.info.sourceMap;
-  const current = places[places.length - 1];
-  const here = map?.lookup(current.pc);
+  const places = trace.places;
+  const current = places[places.length - 1].pcs[k];
+  const here = map?.lookup(current);
   if (map === undefined || here === undefined) return undefined;
-  const midLine = current.pc !== here.start;
+  const midLine = current !== here.start;
   // Frame depth relative to the current place, going backwards: a return was made from a
   // deeper frame, a call from a shallower one. `floor` is the frame looked in.
   let depth = 0, floor = 0;
   for (let j = places.length - 2; j >= 0; j--) {
-    const p = places[j];
+    const p = places[j], pc = p.pcs[k];
     if (p.next === 'return') depth++;
     else if (p.next === 'call') { depth--; floor = Math.min(floor, depth); }
     if (depth !== floor) continue;
-    const loc = map.lookup(p.pc);
-    if (loc === undefined || loc.start !== p.pc || !loc.isStmt) continue;
+    const loc = map.lookup(pc);
+    if (loc === undefined || loc.start !== pc || !loc.isStmt) continue;
     if (!midLine && depth === 0 && loc.file === here.file && loc.line === here.line) continue;
-    return p;
+    return j > 0 || trace.fromStart ? p : undefined;
   }
   return undefined;
 }
 
-/** Steps back one instruction (or delivery), or to the start of the previous source line. */
+/** Steps processor `k` back one instruction (or delivery), or to the start of the previous source line. */
 export class StepBack {
   /** By source line (else by instruction): only where the current place has a line. */
   private readonly byLine: boolean;
+  private readonly from: Place;
   private trace: Trace;
   private reach: Reach | undefined;
-  private window = FIRST_LINE_WINDOW;
+  /** Instructions of all processors traced back. */
+  private window: number;
   private stop: StopInfo | undefined;
 
-  constructor(host: ReverseHost, private readonly history: ExecutionHistory, byLine: boolean) {
-    const from = { icount: host.cpu.icount, pc: host.pc() };
-    this.byLine = byLine && host.info.sourceMap?.lookup(from.pc) !== undefined;
-    this.trace = this.newTrace(from);
+  constructor(host: ReverseHost, private readonly history: ExecutionHistory, byLine: boolean, private readonly k: number) {
+    this.from = history.place();
+    this.byLine = byLine && host.info.sourceMap?.lookup(host.pc(k)) !== undefined;
+    // A running processor's last two instructions are at most one round of the others' turns apart.
+    const cpus = host.machine.cpus.length;
+    this.window = this.byLine ? FIRST_LINE_WINDOW * cpus : 2 + QUANTUM * (cpus - 1);
+    this.trace = this.newTrace();
   }
 
-  private newTrace(from: Place): Trace {
-    const start = this.history.start.icount;
-    const back = this.byLine ? this.window : 1;
-    return new Trace(Math.max(start, from.icount - back), from, this.byLine);
+  private newTrace(): Trace {
+    const first = Math.max(this.history.start.icount, this.from.icount - this.window);
+    return new Trace(first, this.history, this.from, this.k, this.byLine);
   }
 
   advance(host: ReverseHost): Outcome {
-    return withoutExceptionStops(host.cpu, () => this.work(host));
+    return withoutExceptionStops(host.machine.cpus, () => this.work(host));
   }
 
   private work(host: ReverseHost): Outcome {
     if (this.reach === undefined) {
       const trace = this.trace;
       if (!trace.advance(host, this.history)) return undefined;
-      const places = trace.places;
-      const target = this.byLine ? previousLine(host, places) : places[places.length - 2];
-      if (target === undefined && this.byLine && trace.first > this.history.start.icount) {
+      const target = this.byLine ? previousLine(host, trace, this.k) : previousInstruction(trace);
+      if (target === undefined && !trace.fromStart) {
         this.window *= 4;
-        this.trace = this.newTrace(places[places.length - 1]);
+        this.trace = this.newTrace();
         return undefined;
       }
-      if (target === undefined) this.stop = startStop(host, this.history);
+      if (target === undefined) this.stop = startStop(host, this.history, this.k);
       this.reach = new Reach(target ?? { ...this.history.start, events: 0 });
     }
     if (!this.reach.advance(host, this.history)) return undefined;
-    return { stop: this.stop ?? { reason: 'step', description: `Stepped back to ${host.where(host.pc())}`, breakpointIds: [] } };
+    return { stop: this.stop ?? { reason: 'step', description: `Stepped back to ${host.where(host.pc(this.k))}`, breakpointIds: [], thread: this.k } };
   }
 }
 
-/** Runs back to the most recent place a breakpoint (code or data) stops, or to the launch. */
+/** Runs back to the most recent place a breakpoint (code or data) stops on any processor, or to the launch. */
 export class ReverseContinue {
   private readonly from: Place;
   private readonly checkpoints: readonly Checkpoint[];
@@ -260,54 +320,54 @@ export class ReverseContinue {
   private reach: Reach | undefined;
   private stop: StopInfo | undefined;
 
-  constructor(host: ReverseHost, private readonly history: ExecutionHistory) {
-    this.from = { icount: host.cpu.icount, pc: host.pc() };
+  constructor(private readonly history: ExecutionHistory) {
+    this.from = history.place();
     this.checkpoints = history.checkpointsBefore(this.from.icount);
     this.index = this.checkpoints.length - 1;
   }
 
   advance(host: ReverseHost): Outcome {
-    return withoutExceptionStops(host.cpu, () => this.work(host));
+    return withoutExceptionStops(host.machine.cpus, () => this.work(host));
   }
 
   private work(host: ReverseHost): Outcome {
+    const history = this.history;
     if (this.reach === undefined) {
       const latest = this.index === this.checkpoints.length - 1;
       const end = latest ? this.from.icount : this.checkpoints[this.index + 1].snapshot.icount;
       if (!this.scanning) {
-        this.history.restore(this.checkpoints[this.index]);
+        history.restore(this.checkpoints[this.index]);
         host.applyStops();
         this.hits = [];
         this.scanning = true;
       }
-      const cpu = host.cpu;
       // Hits before the current place only (in the latest stretch); the data access that ends a
       // stretch (and retires its last instruction) belongs to it.
       const observer: Observer = {
-        breakpoint: (pc) => {
-          const stop = host.breakpointStopBackwards(pc);
-          if (stop !== undefined) this.hits.push({ target: { icount: cpu.icount, pc }, stop });
+        breakpoint: (k) => {
+          const stop = host.breakpointStopBackwards(host.pc(k), k);
+          if (stop !== undefined) this.hits.push({ target: history.place(), stop });
         },
         slice: () => {
           const stop = host.dataStopBackwards();
-          if (stop !== undefined && (cpu.icount < end || !latest)) this.hits.push({ target: { icount: cpu.icount, pc: host.pc(), events: 0 }, stop });
+          if (stop !== undefined && (host.machine.instructions() < end || !latest)) this.hits.push({ target: { ...history.place(), events: 0 }, stop });
         },
       };
-      if (!runToward(host, this.history, end, observer)) return undefined;
+      if (!runToward(host, history, end, observer)) return undefined;
       const last = this.hits[this.hits.length - 1];
       if (last !== undefined) {
         this.stop = last.stop;
         this.reach = new Reach(last.target);
       } else if (this.index === 0) {
-        this.stop = startStop(host, this.history);
-        this.reach = new Reach({ ...this.history.start, events: 0 });
+        this.stop = startStop(host, history, 0);
+        this.reach = new Reach({ ...history.start, events: 0 });
       } else {
         this.index--;
         this.scanning = false;
         return undefined;
       }
     }
-    if (!this.reach.advance(host, this.history)) return undefined;
+    if (!this.reach.advance(host, history)) return undefined;
     return { stop: this.stop! };
   }
 }

@@ -60,7 +60,7 @@ export interface RuntimeOptions {
   costModel?: string;
   memVirt?: MemVirtName;
   memoryMiB?: number;
-  /** Processors (native mode only): one thread each; data breakpoints and reverse execution are processor 0's. */
+  /** Processors: one thread each. */
   cpus?: number;
   /** The Multiboot command line after the image name. */
   cmdline?: string;
@@ -233,7 +233,7 @@ export class DebugRuntime {
     this.watchpoints = new DataBreakpoints(this.cpus, this.memories);
     // Checkpoints hold the machine, not a VMM's own state: reverse execution is for native mode.
     this.history = vmm.mode !== 'native' ? undefined : new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget),
-      () => this.pc(), () => this.watchpoints.refresh(), opts.history);
+      () => this.watchpoints.refresh(), opts.history);
   }
 
   /** The selected processor (see `select`). */
@@ -542,13 +542,17 @@ export class DebugRuntime {
   private onThread(k: number): string { return this.cpus.length > 1 ? ` on vCPU ${k}` : ''; }
 
   /** As `breakpointStop`, going backwards: conditions only, no hit counted, nothing printed. */
-  breakpointStopBackwards(pc: number): StopInfo | undefined {
+  breakpointStopBackwards(pc: number, k: number): StopInfo | undefined {
     const bp = this.userAt.get(pc);
     if (bp === undefined) return undefined;
+    this.selected = k;
     const ids = this.conditions.wouldStop(bp.ids);
     if (ids.length === 0) return undefined;
     const kind = (['source', 'function', 'instruction'] as const).find((k) => bp.kinds.has(k))!;
-    return { reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)} (going backwards)`, breakpointIds: ids };
+    return {
+      reason: KIND_REASON[kind], description: `Paused on ${KIND_REASON[kind]} at ${this.where(pc)}${this.onThread(k)} (going backwards)`,
+      breakpointIds: ids, thread: k,
+    };
   }
 
   stepStop(k = this.selected): StopInfo {
@@ -892,23 +896,25 @@ export class DebugRuntime {
       throw new DebugRequestError(`${command}: reverse execution is available in native mode (this guest runs in ${this.vmm.mode} mode)`);
     }
     this.requireStopped();
-    this.selected = 0;   // the recorded run is timed by processor 0's instructions
     if (this.history.atStart()) throw new DebugRequestError(`${command}: already at the start of the recorded run, ${this.where(this.pc())}`);
     return this.history;
   }
 
-  /** Goes back one instruction, or to the start of the previous source line when `byLine`. */
+  /**
+   * Goes back one instruction of the selected processor, or to the start of its previous source
+   * line when `byLine`; the others go back to where they were then.
+   */
   stepBack(byLine: boolean): void {
     const history = this.requireHistory('stepBack');
     this.endAfterResume = undefined;
-    this.start(new StepBack(this, history, byLine));
+    this.start(new StepBack(this, history, byLine, this.selected));
   }
 
-  /** Goes back to the most recent place a breakpoint stops, or to the start of the recorded run. */
+  /** Goes back to the most recent place a breakpoint stops on any processor, or to the start of the recorded run. */
   reverseContinue(): void {
     const history = this.requireHistory('reverseContinue');
     this.endAfterResume = undefined;
-    this.start(new ReverseContinue(this, history));
+    this.start(new ReverseContinue(history));
   }
 }
 

@@ -648,14 +648,18 @@ export class VtscopeDebugSession extends DebugSession {
 
   protected override stepBackRequest(response: DebugProtocol.StepBackResponse, args: DebugProtocol.StepBackArguments): void {
     this.guard(response, () => {
-      this.requireRuntime('stepBack').stepBack(args?.granularity !== 'instruction');
+      const rt = this.requireRuntime('stepBack');
+      this.selectThread(rt, 'stepBack', { threadId: args?.threadId });
+      rt.stepBack(args?.granularity !== 'instruction');
       this.sendResponse(response);
     });
   }
 
-  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse): void {
+  protected override reverseContinueRequest(response: DebugProtocol.ReverseContinueResponse, args: DebugProtocol.ReverseContinueArguments): void {
     this.guard(response, () => {
-      this.requireRuntime('reverseContinue').reverseContinue();
+      const rt = this.requireRuntime('reverseContinue');
+      this.selectThread(rt, 'reverseContinue', { threadId: args?.threadId });
+      rt.reverseContinue();
       response.body = { allThreadsContinued: true };
       this.sendResponse(response);
     });
