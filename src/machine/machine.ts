@@ -429,13 +429,12 @@ export class Machine implements CpuBus {
         const steps = Math.max(1, Math.min(left, this.turnLeft, untilEvent));
         runCpu(cpu, steps);
         // The instruction a VMM emulates after a VM exit retires within the turn, as on bare metal.
-        const exited = cpu.stopReason === StopReason.VmExit;
-        if (exited) this.onVmExit?.();
-        // A VM exit that retired nothing (a shadow page fill, say) is the VMM's time, not the guest's; exception
-        // deliveries that retire nothing still use the turn up, so a faulting processor lets the others run.
-        const retired = cpu.icount - before;
-        const used = retired > 0 || exited ? retired : 1;
-        left -= used;
+        if (cpu.stopReason === StopReason.VmExit) this.onVmExit?.();
+        // A turn is QUANTUM retired instructions, whatever else happened in it (deliveries, VM exits,
+        // a breakpoint or a pause before the first instruction): the schedule depends on neither the
+        // mode nor where a debugger cut the run. A processor that retires nothing at all is stuck.
+        const used = cpu.icount - before;
+        left -= Math.max(1, used);
         this.turnLeft -= used;
         this.syncDevices();
         if (this.exitStatus >= 0) return this.finish('exit');

@@ -7,7 +7,7 @@
  * `hex32` (EAX), `space`, `nl`,
  * `dump` (ECX bytes from ESI in hex, 16 a line; advances ESI, clears ECX), and `exit` (ends
  * the run through isa-debug-exit with status 1). `title 'name'` prints `== name`, which
- * `sections` uses to split the output.
+ * `sections` uses to split the output. AP_TRAMPOLINE and START_APS start the other processors.
  */
 import { Machine } from '../../src/machine/machine';
 import { nasm } from '../support/nasm';
@@ -174,6 +174,48 @@ gdtr: dw 23
       dd gdt
 idtr: dw 256 * 8 - 1
       dd idt
+`;
+
+/**
+ * The real-mode trampoline an application processor starts in (copied to 0x8000, STARTUP
+ * vector 0x08): LGDT with a 16-bit operand, whose base's top byte (0xFF here) is ignored,
+ * CR0.PE, and a far jump to 32-bit code at `ap_main`, which the probe defines.
+ */
+export const AP_TRAMPOLINE = `
+bits 16
+trampoline:
+  cli
+  mov ax, cs
+  mov ds, ax
+  lgdt [tramp_gdtr - trampoline]
+  mov eax, cr0
+  or al, 1
+  mov cr0, eax
+  jmp dword 0x08:ap_main
+tramp_gdtr:
+  dw 23
+  dd 0xff000000 + 0x8000 + tramp_gdt - trampoline
+tramp_gdt:
+  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
+trampoline_end:
+bits 32
+`;
+
+/**
+ * Copies AP_TRAMPOLINE to 0x8000 and sends INIT, STARTUP, STARTUP to all other processors.
+ * The probe defines `APIC` (the local APIC's base) and a `delay` routine to wait between them.
+ */
+export const START_APS = `
+  mov esi, trampoline
+  mov edi, 0x8000
+  mov ecx, trampoline_end - trampoline
+  rep movsb
+  mov dword [APIC + 0x310], 0
+  mov dword [APIC + 0x300], 0x000c4500     ; INIT, all excluding self
+  call delay
+  mov dword [APIC + 0x300], 0x000c4608     ; STARTUP at 0x8000, all excluding self
+  call delay
+  mov dword [APIC + 0x300], 0x000c4608
 `;
 
 /** The image of a probe whose code starts at label `main:` in `body`. */

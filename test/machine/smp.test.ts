@@ -9,8 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import { restoreSnapshot, takeSnapshot } from '../../src/machine/snapshot';
+import type { ExitRecord } from '../../src/vmm/exitLog';
+import type { MemVirtName } from '../../src/vmm/hw/memoryVirtualization';
+import { createVmm, type ModeName, type VmmRunResult } from '../../src/vmm/vmm';
 import { QEMU, qemuAvailable } from '../support/qemu';
-import { hexBytes, probeImage, sections } from './probeKernel';
+import { AP_TRAMPOLINE, hexBytes, probeImage, sections, START_APS } from './probeKernel';
 import { runQemuProbe } from '../support/qemuDevices';
 
 /** What the probe printed under vtscope with `cpus` processors, and how many instructions that took. */
@@ -97,45 +100,6 @@ main:
   call dump
   jmp exit
 `);
-
-/**
- * The real-mode trampoline an application processor starts in (copied to 0x8000, STARTUP
- * vector 0x08): LGDT with a 16-bit operand, whose base's top byte (0xFF here) is ignored,
- * CR0.PE, and a far jump to 32-bit code at `ap_main`.
- */
-const AP_TRAMPOLINE = `
-bits 16
-trampoline:
-  cli
-  mov ax, cs
-  mov ds, ax
-  lgdt [tramp_gdtr - trampoline]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:ap_main
-tramp_gdtr:
-  dw 23
-  dd 0xff000000 + 0x8000 + tramp_gdt - trampoline
-tramp_gdt:
-  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-trampoline_end:
-bits 32
-`;
-
-/** Copies the trampoline to 0x8000 and sends INIT, STARTUP, STARTUP to all other processors. */
-const START_APS = `
-  mov esi, trampoline
-  mov edi, 0x8000
-  mov ecx, trampoline_end - trampoline
-  rep movsb
-  mov dword [APIC + 0x310], 0
-  mov dword [APIC + 0x300], 0x000c4500     ; INIT, all excluding self
-  call delay
-  mov dword [APIC + 0x300], 0x000c4608     ; STARTUP at 0x8000, all excluding self
-  call delay
-  mov dword [APIC + 0x300], 0x000c4608
-`;
 
 /**
  * The bootstrap processor copies the trampoline to 0x8000, reads the processor count from
@@ -269,6 +233,15 @@ answer: dd 0
 `);
 
 /**
+ * What SMP_KERNEL prints with 4 processors (QEMU's: see the tests against QEMU below).
+ * CPUID.01H:EBX[23:16] is the count of logical processors, [31:24] the initial APIC ID.
+ */
+const SMP_KERNEL_OUTPUT_4 = [
+  'BSP cpus 04', 'AP 01 04 01', 'AP 02 04 02', 'AP 03 04 03', 'counter 00000003',
+  'IPI taken by 01', 'IPI taken by 02', 'IPI taken by 03', 'done', '',
+].join('\n');
+
+/**
  * Self-modifying code across processors: the bootstrap processor runs `constant` often
  * enough to have it decoded and compiled, then the application processor rewrites its
  * immediate; the bootstrap processor's next call must see the new instruction.
@@ -325,11 +298,7 @@ describe('several processors on the machine', () => {
 
   it('starts the application processors through INIT-SIPI-SIPI, the same way on every run', () => {
     const first = runSmp(SMP_KERNEL, 4), second = runSmp(SMP_KERNEL, 4);
-    // CPUID.01H:EBX[23:16] is the count of logical processors, [31:24] the initial APIC ID.
-    expect(first.out).toBe([
-      'BSP cpus 04', 'AP 01 04 01', 'AP 02 04 02', 'AP 03 04 03', 'counter 00000003',
-      'IPI taken by 01', 'IPI taken by 02', 'IPI taken by 03', 'done', '',
-    ].join('\n'));
+    expect(first.out).toBe(SMP_KERNEL_OUTPUT_4);
     expect(second).toEqual(first);
     // Cut into small slices, as the debugger runs it: the same schedule, so the same run.
     const m = new Machine({ cpus: 4 });
@@ -370,6 +339,54 @@ describe('several processors on the machine', () => {
     expect(m.cpus[1].protectedMode).toBe(false);
     expect(m.run({ maxInstructions: 1_000_000 }).haltReason).toBe('exit');
   });
+});
+
+interface VmmRun { out: string; result: VmmRunResult; icounts: number[]; records: ExitRecord[] }
+
+/** What a run under a VMM mode printed, each processor's instruction count, and every exit record (the ring keeps only the last ones). */
+function runUnderVmm(image: Uint8Array, mode: ModeName, cpus: number, memVirt?: MemVirtName): VmmRun {
+  const vmm = createVmm(mode, { cpus, memVirt });
+  let out = '';
+  const records: ExitRecord[] = [];
+  vmm.machine.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+  vmm.log.onRecord = (_, seq) => { records.push(...vmm.log.records(seq, 1)); };
+  vmm.load(image);
+  const result = vmm.run({ maxInstructions: 50_000_000 });
+  return { out, result, icounts: vmm.machine.cpus.map((cpu) => cpu.icount), records };
+}
+
+describe('several processors under the VMM modes, a virtual CPU per processor', () => {
+  const modes: [ModeName, MemVirtName | undefined][] = [['trap', undefined], ['bt', undefined], ['hw', 'shadow'], ['hw', 'ept']];
+  // STARTUP vector 0x08 starts the trampoline at CS 0x0800, IP 0. Its bytes (bits 16): CLI (FA),
+  // MOV AX,CS (8C C8), MOV DS,AX (8E D8), LGDT [disp16] (0F 01 16 + 2), MOV EAX,CR0 (0F 20 C0,
+  // no operand-size prefix: control-register moves are 32-bit in any mode), OR AL,1 (0C 01),
+  // MOV CR0,EAX (0F 22 C0): the seven instructions the VMM emulates, up to the one setting CR0.PE.
+  const REAL_MODE_IPS = ['0000', '0001', '0003', '0005', '000a', '000d', '000f'];
+
+  for (const [mode, memVirt] of modes) {
+    const name = memVirt === undefined ? mode : `${mode} (${memVirt})`;
+    it(`the INIT-SIPI-SIPI kernel prints QEMU's output under ${name} with 4 vCPUs, each running native's instructions`, () => {
+      const m = new Machine({ cpus: 4 });
+      m.load(SMP_KERNEL);
+      expect(m.run({ maxInstructions: 50_000_000 }).haltReason).toBe('exit');
+      const run = runUnderVmm(SMP_KERNEL, mode, 4, memVirt);
+      expect(run.out).toBe(SMP_KERNEL_OUTPUT_4);
+      expect(run.result.haltReason, run.result.message).toBe('exit');
+      // Turns are counted in guest instructions, which no VMM event changes: the same schedule.
+      expect(run.icounts).toEqual(m.cpus.map((cpu) => cpu.icount));
+      for (let k = 1; k < 4; k++) {
+        const emulated = run.records.filter((r) => r.reason === 'emulate real mode' && r.vcpu === k);
+        expect(emulated.map((r) => r.qualification), `vCPU ${k}`).toEqual(REAL_MODE_IPS.map((ip) => `real-mode instruction at 0800:${ip}`));
+      }
+      expect(run.records.some((r) => r.reason === 'emulate real mode' && r.vcpu === 0)).toBe(false);
+      if (mode !== 'hw') return;
+      // Only the application processors run CPUID (once each, leaf 1) and HLT: each halts after
+      // its turn, in ticket order, and again once its IPI handler has returned to `.idle`.
+      expect(run.records.filter((r) => r.reason === 'CPUID').map((r) => [r.vcpu, r.qualification])).toEqual(
+        [1, 2, 3].map((k) => [k, 'CPUID leaf 0x1']));
+      expect(run.records.filter((r) => r.reason === 'HLT').map((r) => r.vcpu)).toEqual([1, 2, 3, 1, 2, 3]);
+    });
+  }
 });
 
 describe.skipIf(!qemuAvailable())('several processors against qemu-system-i386 -smp N', () => {

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSamples } from '../../scripts/samples.mjs';
+import { StopReason } from '../../src/cpu/cpu';
+import { Elf32File } from '../../src/loader/elf';
 import { Machine } from '../../src/machine/machine';
 import type { MemVirtName } from '../../src/vmm/hw/memoryVirtualization';
 import { createVmm, type ModeName, type Vmm } from '../../src/vmm/vmm';
@@ -103,6 +105,48 @@ describe('samples/smp on vtscope', () => {
       for (const [k, icount] of run.perCpu.entries()) expect(icount, `processor ${k}`).toBeGreaterThan(300_000);
     });
   }
+
+  it('keeps the same schedule when a processor stops at a breakpoint before it retires anything', () => {
+    const plain = runVtscope(image, 4);
+    const loaded = (): Machine => {
+      const m = new Machine({ cpus: 4 });
+      m.load(image);
+      return m;
+    };
+    // cpu_main's address, from the ELF symbol table: every processor calls it once.
+    const cpuMain = new Elf32File(image, 'smp.elf').symbols().find((s) => s.name === 'cpu_main')!.value;
+    // First run: where (in instructions of all processors) each processor arrives at cpu_main.
+    const first = loaded();
+    for (const cpu of first.cpus) cpu.code.setBreakpoints([cpuMain]);
+    const arrivals: number[] = [];
+    while (first.runSlice(100_000) === undefined) {
+      const cpu = first.running;
+      if (cpu.stopReason !== StopReason.Breakpoint) continue;
+      arrivals.push(first.instructions());
+      cpu.resumeIcount = cpu.icount;
+    }
+    expect(arrivals).toHaveLength(4);
+    // Second run: slices end just there, so each processor meets the breakpoint at the start of
+    // the next slice, having retired nothing in it (as when a debugger's slice ends there).
+    const m = loaded();
+    let out = '';
+    m.onSerialOutput = (b) => { out += String.fromCharCode(b); };
+    for (const cpu of m.cpus) cpu.code.setBreakpoints([cpuMain]);
+    let result;
+    for (const at of arrivals) {
+      while (m.instructions() < at) expect(m.runSlice(at - m.instructions())).toBeUndefined();
+      expect(m.instructions()).toBe(at);
+      const before = m.running.icount;
+      expect(m.runSlice(1_000)).toBeUndefined();
+      expect(m.running.stopReason).toBe(StopReason.Breakpoint);
+      expect(m.running.icount).toBe(before);
+      m.running.resumeIcount = m.running.icount;
+    }
+    while ((result = m.runSlice(100_000)) === undefined);
+    expect(out).toBe(plain.out);
+    expect(result.exitCode).toBe(EXIT_SUCCESS);
+    expect(m.cpus.map((cpu) => cpu.icount)).toEqual(plain.perCpu);
+  });
 
   it('prints the same through `vtscope run --cpus 4`, with the guest\'s exit status', () => {
     requireBuiltCli();
