@@ -220,7 +220,7 @@ export class DebugRuntime {
     this.machine = vmm.machine;
     this.cpus = this.machine.cpus;
     this.info = info ?? readDebugInfo(image, opts.program);
-    this.memories = this.cpus.map((cpu) => new GuestMemory(cpu, guestTranslation(vmm)));
+    this.memories = this.cpus.map((cpu, k) => new GuestMemory(cpu, guestTranslation(vmm, k)));
     this.deliveries = this.cpus.map((cpu) => new DeliveryLog(cpu));
     this.hookCounts = this.cpus.map(() => ({ icount: -1, index: 0 }));
     this.vmmBreakpoints = new VmmBreakpoints(vmm, this.info.sourceMap);
@@ -684,7 +684,7 @@ export class DebugRuntime {
 
   /** The VMCS (hw) or the VMM's view (trap, bt, pv), and the devices. */
   private vmmGroups(): { name: string; registers: RegisterNode[] }[] {
-    const vmm = vmmScope(this.vmm);
+    const vmm = vmmScope(this.vmm, this.selected);
     return [
       ...(this.vmm.mode === 'hw' ? [{ name: 'VMCS', registers: vmcsScope(this.cpu) }] : []),
       ...(vmm === undefined ? [] : [{ name: 'VMM', registers: vmm }]),
@@ -733,7 +733,7 @@ export class DebugRuntime {
   private walk(expression: string): { result: string; memoryReference?: number; children: RegisterNode[] } {
     const lin = Expression.parse(expression).evaluate(this.expressionContext()).value | 0;
     const cpu = this.cpu, ram = this.machine.guestRamBytes;
-    const control = guestControl(this.vmm)?.() ?? cpu;
+    const control = guestControl(this.vmm, this.selected)?.() ?? cpu;
     const nodes = pageWalk({
       cr0: control.cr0, cr3: control.cr3, cr4: control.cr4,
       readPhys32: (a) => (a + 3 < ram && cpu.isRamPage(a >>> 12) ? cpu.readPhys32(a) >>> 0 : undefined),

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLaunchConfig } from '../../src/debug/launchConfig';
 import { VtscopeDebugSession } from '../../src/debug/session';
+import { buildSamples } from '../../scripts/samples.mjs';
 import { probeImage } from '../machine/probeKernel';
 
 const dir = mkdtempSync(join(tmpdir(), 'vtscope-dap-smp-'));
@@ -78,5 +79,43 @@ describe('the debug adapter with several processors', () => {
     expect(() => parseLaunchConfig({ program, cpus: 9 })).toThrow(/'cpus' must be a whole number of processors from 1 to 8, not 9/);
     expect(parseLaunchConfig({ program, cpus: 2, mode: 'hw' }).cpus).toBe(2);
     expect(() => parseLaunchConfig({ program, cpus: 2, mode: 'pv' })).toThrow(/mode 'pv' runs one virtual CPU/);
+  });
+
+  it('debugs samples/smp under hw with a vCPU per thread: a breakpoint on each, and each thread\'s own VMCS', async () => {
+    const image = buildSamples({ outDir: dir, names: ['smp'] })[0].image;
+    const dap = adapter();
+    await dap.request('initialize', { adapterID: 'vtscope' });
+    expect((await dap.request('launch', { program: image, cpus: 2, mode: 'hw', memVirt: 'ept', serial: 'none' })).success).toBe(true);
+    await dap.request('setFunctionBreakpoints', { breakpoints: [{ name: 'cpu_main' }] });
+    await dap.request('configurationDone');
+    const vmcsOf = async (threadId: number): Promise<Map<string, string>> => {
+      const frames = (await dap.request('stackTrace', { threadId })).body!.stackFrames as { id: number; name: string }[];
+      const scopes = (await dap.request('scopes', { frameId: frames[0].id })).body!.scopes as { name: string; variablesReference: number }[];
+      const values = new Map<string, string>();
+      const walk = async (ref: number): Promise<void> => {
+        for (const v of (await dap.request('variables', { variablesReference: ref })).body!.variables as { name: string; value: string; variablesReference: number }[]) {
+          values.set(v.name, v.value);
+          if (v.variablesReference !== 0) await walk(v.variablesReference);
+        }
+      };
+      await walk(scopes.find((s) => s.name === 'VMCS')!.variablesReference);
+      return values;
+    };
+    // The application processor reaches cpu_main first: the bootstrap processor waits for it.
+    const first = await dap.event('stopped');
+    expect(first.body).toMatchObject({ reason: 'function breakpoint', threadId: 2 });
+    const ap = await vmcsOf(2);
+    // ap_main reads its APIC ID (0xFEE00020) just before cpu_main: its last exit, an EPT violation (48).
+    expect(ap.get('EXIT_REASON')).toMatch(/^0x00000030/);
+    expect(ap.get('GUEST_PHYSICAL_ADDR')).toBe('0x00000000fee00020');
+    await dap.request('continue', { threadId: 2 });
+    const second = await dap.event('stopped');
+    expect(second.body).toMatchObject({ reason: 'function breakpoint', threadId: 1 });
+    const bsp = await vmcsOf(1);
+    // The bootstrap processor's own VMCS: elsewhere in memory, its last exit an I/O exit (30) for COM1's LSR.
+    expect(bsp.get('current VMCS')).not.toBe(ap.get('current VMCS'));
+    expect(bsp.get('EXIT_REASON')).toMatch(/^0x0000001e/);
+    await dap.request('continue', { threadId: 1 });
+    await dap.event('terminated');
   });
 });
