@@ -1,9 +1,10 @@
 /**
  * An application processor between its STARTUP IPI and protected mode, under a VMM that
- * deprivileges it (trap, bt, hw). It starts in real mode, which none of them runs as a guest:
- * trap and bt deprivilege protected-mode code only, and VT-x without the unrestricted guest
- * cannot enter real mode (KVM then emulates the "invalid guest state" instruction by
- * instruction). So the VMM emulates it: each real-mode instruction is carried out by the
+ * deprivileges it (trap, bt, hw with shadow paging). It starts in real mode, which none of
+ * them runs as a guest: trap and bt deprivilege protected-mode code only, and VT-x without the
+ * unrestricted guest cannot enter real mode (KVM then emulates the "invalid guest state"
+ * instruction by instruction; with EPT, hw has the unrestricted guest and runs it). So the VMM
+ * emulates it: each real-mode instruction is carried out by the
  * VMM's emulator (the processor model itself, at ring 0 in real mode), charged and logged as
  * "emulate real mode", until one sets CR0.PE. The processor then stops into the VMM (a stop
  * like a VM exit), whose monitor for that processor takes the guest over as it is, as it took

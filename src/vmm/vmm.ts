@@ -42,8 +42,13 @@ export class VmmConfigError extends Error {
 export interface ModeMonitor extends Monitor {
   /** The bootstrap processor, after each load: deprivilege the guest, build the VMM's tables. */
   start(): void;
-  /** An application processor entered protected mode (processorStartup.ts): take it over as it is. */
+  /**
+   * An application processor to take over as it is: after the VMM emulated its real mode up
+   * to CR0.PE (processorStartup.ts), or at its STARTUP if the monitor runs real mode itself.
+   */
   startProcessor?(): void;
+  /** The monitor runs a guest in real mode (hw with the unrestricted guest): no emulation needed. */
+  readonly runsRealMode?: boolean;
   /** The processor took an INIT: what the monitor held of it is gone (it starts again at STARTUP). */
   reset?(): void;
   /** The processor stopped into the VMM with a VM exit (hw). */
@@ -209,11 +214,17 @@ export class Vmm {
     cpu.code.invalidateAll();
   }
 
-  /** Application processor `k` took a STARTUP IPI: the VMM emulates its real mode. */
+  /** Application processor `k` took a STARTUP IPI: its monitor takes it in real mode, or the VMM emulates that. */
   private started(k: number): void {
-    const cpu = this.machine.cpus[k], startup = new RealModeStartup(this);
-    this.startups[k] = startup;
-    cpu.monitor = this.hook(startup);
+    const cpu = this.machine.cpus[k], m = this.monitors[k]!;
+    if (m.runsRealMode === true) {
+      cpu.monitor = this.hook(m);
+      this.guard(() => m.startProcessor?.());
+    } else {
+      const startup = new RealModeStartup(this);
+      this.startups[k] = startup;
+      cpu.monitor = this.hook(startup);
+    }
     cpu.code.invalidateAll();
   }
 

@@ -184,11 +184,13 @@ describe('samples/smp under the VMM modes, a virtual CPU per processor', () => {
         // Turns are counted in guest instructions, which no VMM event changes: the same schedule.
         expect(run.perCpu).toEqual(nativeCounts(cpus));
         // Each application processor's seven real-mode instructions (boot.asm's trampoline, up
-        // to the MOV CR0 that sets PE) are emulated by the VMM, on that processor.
+        // to the MOV CR0 that sets PE) are emulated by the VMM, on that processor; with EPT the
+        // unrestricted guest runs them.
         const records = run.vmm.log.records();
         for (let k = 1; k < cpus; k++) {
           const emulated = records.filter((r) => r.reason === 'emulate real mode' && r.vcpu === k);
-          expect(emulated.map((r) => r.qualification.slice(-4))).toEqual(['0000', '0001', '0003', '0005', '000a', '000d', '000f']);
+          const ips = memVirt === 'ept' ? [] : ['0000', '0001', '0003', '0005', '000a', '000d', '000f'];
+          expect(emulated.map((r) => r.qualification.slice(-4))).toEqual(ips);
         }
       });
     }

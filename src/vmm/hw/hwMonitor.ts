@@ -78,7 +78,13 @@ export class HwMonitor implements ModeMonitor {
   /** The bootstrap processor: the guest the loader left, with new EPT tables if EPT is on. */
   start(): void { this.launch(undefined); }
 
-  /** An application processor, as the VMM's real-mode emulation left it: one EPT per guest, as KVM's. */
+  /** With EPT the unrestricted guest runs real mode, so an application processor starts at its STARTUP. */
+  get runsRealMode(): boolean { return this.memVirt === 'ept'; }
+
+  /**
+   * An application processor, at its STARTUP (EPT) or as the VMM's real-mode emulation left it
+   * (shadow paging): one EPT per guest, as KVM's.
+   */
   startProcessor(): void {
     const bsp = this.vmm.monitors[0] as HwMonitor;
     this.launch(bsp.paging.controls.eptPointer);
