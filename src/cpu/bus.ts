@@ -21,4 +21,6 @@ export interface CpuBus {
   intrPending(): boolean;
   /** The INTA cycle: the controller returns the vector and marks the request in service. */
   intrAcknowledge(): number;
+  /** FERR#: an unmasked x87 exception is pending with CR0.NE clear (a PC raises IRQ 13); absent on buses without it. */
+  fpuError?(): void;
 }

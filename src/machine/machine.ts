@@ -13,6 +13,7 @@ import { DebugExit } from './debugExit';
 import { cmosHardDiskBytes, type Disk } from './disk';
 import { guestRamDma } from './dmaMemory';
 import { BIOS_ROM_BASE, BIOS_ROM_SIZE, BiosRom } from './firmware/biosRom';
+import { FpuErrorLatch } from './fpuErrorLatch';
 import { writeFirmwareTables } from './firmware/seabios';
 import { FwCfg } from './fwCfg';
 import { I8042 } from './i8042';
@@ -79,7 +80,7 @@ const MAX_IDLE_NS = 60e9;
 /** CMOS byte where QEMU's PC stores the number of processors less one (hw/i386/pc.c). */
 const CMOS_SMP_COUNT = 0x5f;
 
-const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8, IRQ_KEYBOARD = 1, IRQ_MOUSE = 12;
+const COM1 = 0x3f8, IRQ_COM1 = 4, IRQ_PIT = 0, IRQ_RTC = 8, IRQ_KEYBOARD = 1, IRQ_MOUSE = 12, IRQ_FPU = 13;
 
 export type MachineState = ReturnType<Machine['saveState']>;
 
@@ -113,6 +114,8 @@ export class Machine implements CpuBus {
   readonly i8042: I8042;
   /** The primary IDE channel at 0x1F0/0x3F6; a disk is attached with attachDisk. */
   readonly ide: IdeChannel;
+  /** FERR# and port 0xF0: x87 errors as IRQ 13 while CR0.NE is clear. */
+  private readonly fpuErrors: FpuErrorLatch;
   /** ISA IRQ lines to the 8259s and the I/O APIC, and the CPU's INTR (pcInterrupts.ts). */
   readonly interrupts: PcInterrupts;
   private readonly system: SystemPorts;
@@ -173,6 +176,7 @@ export class Machine implements CpuBus {
     this.system = new SystemPorts(() => this.requestReset());
     this.i8042 = new I8042((level) => this.interrupts.isaIrq(IRQ_KEYBOARD, level),
       (level) => this.interrupts.isaIrq(IRQ_MOUSE, level), () => this.requestReset());
+    this.fpuErrors = new FpuErrorLatch((level) => this.interrupts.isaIrq(IRQ_FPU, level), this.cpu);
     this.ide = new IdeChannel((level) => this.interrupts.isaIrq(IRQ_IDE, level));
     this.io.registerRanges(this.pic.ports);
     this.io.registerRanges(this.pit.ports);
@@ -180,6 +184,7 @@ export class Machine implements CpuBus {
     this.io.registerRanges(this.cmos.ports);
     this.io.registerRanges(debugExit.ports);
     this.io.registerRanges(this.system.ports);
+    this.io.registerRanges(this.fpuErrors.ports);
     this.io.registerRanges(this.imcr.ports);
     this.io.registerRanges(this.fwCfg.ports);
     // The CGA text window is memory in the legacy hole (see cgaText.ts).
@@ -263,6 +268,9 @@ export class Machine implements CpuBus {
       if (this.cpus.length > 1 && page === LAPIC_BASE >>> 12) this.processors.icrWritten(this.current, address & 0xfff);
     }
   }
+  /** FERR# of any processor (the line is shared, as on a PC). */
+  fpuError(): void { this.fpuErrors.raise(); }
+
   // The 8259's INTR reaches the bootstrap processor only (LINT0 of the others is masked).
   intrPending(): boolean { return this.current === 0 ? this.interrupts.pending() : this.lapics[this.current].hasInterrupt(); }
   intrAcknowledge(): number { return this.current === 0 ? this.interrupts.acknowledge() : this.lapics[this.current].acknowledge(); }

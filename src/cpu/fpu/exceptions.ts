@@ -3,9 +3,10 @@
  * there or not yours (SDM Vol. 3A, 2.5 and table 2-2), and #MF for an unmasked exception,
  * raised by the next waiting instruction (SDM Vol. 1, 8.7).
  *
- * With CR0.NE clear a PC reports the error on FERR# instead, through the 8259 as IRQ 13 (QEMU
- * does so). vtscope does not model FERR#: with NE clear the pending exception stays flagged
- * in the status word and nothing is raised.
+ * With CR0.NE clear the processor asserts FERR# instead, before the next waiting instruction
+ * (SDM Vol. 1, 8.7 and D.2), and a PC raises IRQ 13 for it (machine/fpuErrorLatch.ts); the
+ * instruction then goes on, as under QEMU (where the 486's freeze until an interrupt is not
+ * modelled either). While the chipset asserts IGNNE# the error is ignored.
  */
 import type { Cpu } from '../cpu';
 import { MF, NM } from '../exceptions';
@@ -18,9 +19,11 @@ export function checkDevice(cpu: Cpu): void {
   if ((cpu.cr0 & (CR0_EM | CR0_TS)) !== 0) cpu.raise(NM);
 }
 
-/** #MF for an exception left pending by an earlier instruction, when CR0.NE asks for native reporting. */
+/** An exception left pending by an earlier instruction: #MF with CR0.NE set, else FERR# unless IGNNE# is asserted. */
 export function checkPending(cpu: Cpu): void {
-  if ((cpu.fpu.sw & SW_ES) !== 0 && (cpu.cr0 & CR0_NE) !== 0) cpu.raise(MF);
+  if ((cpu.fpu.sw & SW_ES) === 0) return;
+  if ((cpu.cr0 & CR0_NE) !== 0) cpu.raise(MF);
+  else if (!cpu.fpu.ignne) cpu.bus.fpuError?.();
 }
 
 /** The start of every waiting x87 instruction (all but FNINIT, FNCLEX, FNSTCW, FNSTSW, FNSTENV, FNSAVE). */

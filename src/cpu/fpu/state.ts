@@ -21,6 +21,7 @@ export interface FpuSavedState {
   cw: number; sw: number; top: number; empty: number;
   fip: number; fcs: number; fop: number; fdp: number; fds: number;
   regs: number[];
+  ignne: boolean;
 }
 
 export class FpuState {
@@ -44,6 +45,8 @@ export class FpuState {
   /** Memory operand of that instruction: offset and selector. */
   fdp = 0;
   fds = 0;
+  /** The IGNNE# input: the chipset asserts it after IRQ 13 is acknowledged; it drops when the error is cleared. */
+  ignne = false;
 
   /** Power-on state as QEMU leaves it for a Multiboot kernel: FNINIT, with every register +0. */
   reset(): void {
@@ -58,6 +61,13 @@ export class FpuState {
     this.top = 0;
     this.empty = 0xff;
     this.fip = 0; this.fcs = 0; this.fop = 0; this.fdp = 0; this.fds = 0;
+    this.ignne = false;
+  }
+
+  /** FNCLEX: the exception flags, SF, ES and B go, and FERR# (so IGNNE#) with them. */
+  clearExceptions(): void {
+    this.sw &= ~0x80ff;
+    this.ignne = false;
   }
 
   statusWord(): number { return (this.sw & ~(7 << SW_TOP_SHIFT)) | (this.top << SW_TOP_SHIFT); }
@@ -77,8 +87,12 @@ export class FpuState {
 
   /** ES (and B, its copy since the 387) is set while some flagged exception is unmasked. */
   updateSummary(): void {
-    if ((this.sw & ~this.cw & EXCEPTIONS) !== 0) this.sw |= SW_ES | SW_B;
-    else this.sw &= ~(SW_ES | SW_B);
+    if ((this.sw & ~this.cw & EXCEPTIONS) !== 0) {
+      this.sw |= SW_ES | SW_B;
+    } else {
+      this.sw &= ~(SW_ES | SW_B);
+      this.ignne = false;
+    }
   }
 
   /** The full tag word, each non-empty register classified by its contents. */
@@ -135,13 +149,14 @@ export class FpuState {
   saveState(): FpuSavedState {
     const regs: number[] = [];
     for (let r = 0; r < 8; r++) regs.push(this.se[r], this.hi[r], this.lo[r]);
-    const { cw, sw, top, empty, fip, fcs, fop, fdp, fds } = this;
-    return { cw, sw, top, empty, fip, fcs, fop, fdp, fds, regs };
+    const { cw, sw, top, empty, fip, fcs, fop, fdp, fds, ignne } = this;
+    return { cw, sw, top, empty, fip, fcs, fop, fdp, fds, regs, ignne };
   }
 
   loadState(s: FpuSavedState): void {
     this.cw = s.cw; this.sw = s.sw; this.top = s.top; this.empty = s.empty;
     this.fip = s.fip; this.fcs = s.fcs; this.fop = s.fop; this.fdp = s.fdp; this.fds = s.fds;
+    this.ignne = s.ignne;
     for (let r = 0; r < 8; r++) {
       this.se[r] = s.regs[3 * r]; this.hi[r] = s.regs[3 * r + 1]; this.lo[r] = s.regs[3 * r + 2];
     }

@@ -607,7 +607,7 @@ function fldcw(cpu: Cpu, i: Insn): void {
 
 /** FNCLEX: the exception flags, SF, ES and B. */
 function fnclex(cpu: Cpu, i: Insn): void {
-  startNoWait(cpu, i).sw &= ~0x80ff;
+  startNoWait(cpu, i).clearExceptions();
 }
 
 function fninit(cpu: Cpu, i: Insn): void {

@@ -7,6 +7,7 @@
 import type { Cpu } from '../../cpu/cpu';
 import { getEflags } from '../../cpu/flags';
 import { findMsr, IA32_SYSENTER_CS, IA32_SYSENTER_EIP, IA32_SYSENTER_ESP, type MsrValue } from '../../cpu/msrs';
+import { MF } from '../../cpu/exceptions';
 import { CR0_ET, CR0_NE, CR0_PE, CR0_PG, CR4_VMXE, ESP } from '../../cpu/registers';
 import {
   ENTRY_LOAD_DEBUG_CONTROLS, EXIT_SAVE_DEBUG_CONTROLS, IA32_VMX_PROCBASED_CTLS2, IA32_VMX_TRUE_ENTRY_CTLS,
@@ -110,7 +111,8 @@ export function programControls(cpu: Cpu, pages: VmcsPages, paging: PagingContro
   // DR7 and IA32_DEBUGCTL go with the guest, so its breakpoints survive exits.
   vmwrite(cpu, VMCS.EXIT_CONTROLS, adjustControls(cpu, IA32_VMX_TRUE_EXIT_CTLS, EXIT_SAVE_DEBUG_CONTROLS, 'VM-exit controls'));
   vmwrite(cpu, VMCS.ENTRY_CONTROLS, adjustControls(cpu, IA32_VMX_TRUE_ENTRY_CTLS, ENTRY_LOAD_DEBUG_CONTROLS, 'VM-entry controls'));
-  vmwrite(cpu, VMCS.EXCEPTION_BITMAP, paging.exceptionBitmap);
+  // #MF always: VMX fixes CR0.NE to 1, and a guest that cleared it wants FERR# instead (exits/exception.ts).
+  vmwrite(cpu, VMCS.EXCEPTION_BITMAP, paging.exceptionBitmap | (1 << MF));
   vmwrite(cpu, VMCS.PF_ERRCODE_MASK, 0);
   vmwrite(cpu, VMCS.PF_ERRCODE_MATCH, 0);
   vmwrite(cpu, VMCS.CR3_TARGET_COUNT, 0);
