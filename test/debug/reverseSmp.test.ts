@@ -31,6 +31,7 @@ import { Machine, QUANTUM } from '../../src/machine/machine';
 import { restoreSnapshot, takeSnapshot } from '../../src/machine/snapshot';
 import { Driver } from './harness';
 import { inProcessClient } from './inProcessAdapter';
+import { AP_TRAMPOLINE } from '../machine/probeKernel';
 
 const dir = mkdtempSync(join(tmpdir(), 'vtscope-reverse-smp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -315,24 +316,7 @@ square:
   imul eax, eax
   ret
 
-bits 16
-trampoline:
-  cli
-  mov ax, cs
-  mov ds, ax
-  lgdt [tramp_gdtr - trampoline]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:ap_main
-tramp_gdtr:
-  dw 23
-  dd 0x8000 + tramp_gdt - trampoline
-tramp_gdt:
-  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-trampoline_end:
-bits 32
-image_end:
+${AP_TRAMPOLINE}image_end:
 
 section .bss
 bsp_sum: resd 1

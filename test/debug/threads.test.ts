@@ -15,6 +15,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { QUANTUM } from '../../src/machine/machine';
 import { inProcessClient } from './inProcessAdapter';
+import { AP_TRAMPOLINE } from '../machine/probeKernel';
 
 const SOURCE = `bits 32
 org 0x100000
@@ -78,24 +79,7 @@ ap_counting:
   hlt
   jmp .park
 
-bits 16
-trampoline:
-  cli
-  mov ax, cs
-  mov ds, ax
-  lgdt [tramp_gdtr - trampoline]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:ap_main
-tramp_gdtr:
-  dw 23
-  dd 0x8000 + tramp_gdt - trampoline
-tramp_gdt:
-  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-trampoline_end:
-bits 32
-image_end:
+${AP_TRAMPOLINE}image_end:
 
 section .bss
 bsp_spins: resd 1

@@ -15,7 +15,7 @@ import { LAPIC_BASE } from '../../src/machine/localApic';
 import { Machine } from '../../src/machine/machine';
 import { QEMU, qemuAvailable } from '../support/qemu';
 import { runQemuProbe } from '../support/qemuDevices';
-import { probeImage } from './probeKernel';
+import { AP_TRAMPOLINE, probeImage } from './probeKernel';
 
 const CPUS = 4;
 
@@ -214,24 +214,7 @@ lowest_priority_isr:
   pop eax
   iret
 
-bits 16
-trampoline:
-  cli
-  mov ax, cs
-  mov ds, ax
-  lgdt [tramp_gdtr - trampoline]
-  mov eax, cr0
-  or al, 1
-  mov cr0, eax
-  jmp dword 0x08:ap_main
-tramp_gdtr:
-  dw 23
-  dd 0x8000 + tramp_gdt - trampoline
-tramp_gdt:
-  dq 0, 0x00cf9a000000ffff, 0x00cf92000000ffff
-trampoline_end:
-bits 32
-
+${AP_TRAMPOLINE}
 ; An application processor: logical ID bit (APIC ID), then a TPR for each case, interrupts enabled.
 ap_main:
   mov ax, 0x10
