@@ -15,7 +15,7 @@ import { LAPIC_BASE } from '../../src/machine/localApic';
 import { Machine } from '../../src/machine/machine';
 import { QEMU, qemuAvailable } from '../support/qemu';
 import { runQemuProbe } from '../support/qemuDevices';
-import { AP_TRAMPOLINE, probeImage } from './probeKernel';
+import { AP_TRAMPOLINE, probeImage, START_APS } from './probeKernel';
 
 const CPUS = 4;
 
@@ -78,17 +78,7 @@ main:
   out 0x21, al
   out 0xa1, al
   mov dword [APIC + 0xd0], 1 << 24
-  mov esi, trampoline
-  mov edi, 0x8000
-  mov ecx, trampoline_end - trampoline
-  rep movsb
-  mov dword [APIC + 0x310], 0
-  mov dword [APIC + 0x300], 0x000c4500     ; INIT, all excluding self
-  call delay
-  mov dword [APIC + 0x300], 0x000c4608     ; STARTUP at 0x8000, all excluding self
-  call delay
-  mov dword [APIC + 0x300], 0x000c4608
-.wait_ready:
+${START_APS}.wait_ready:
   pause
   cmp dword [ready], ${CPUS - 1}
   jne .wait_ready
