@@ -7,7 +7,7 @@ import { MAX_CPUS } from '../machine/smp';
 import { formatStats, vmmReport } from '../vmm/report';
 import { createVmm } from '../vmm/vmm';
 import { assembleFile, formatDiagnostic, parseDefines } from './assembleFile';
-import { attachDiskFile, DEVICE_OPTIONS, parseDeviceOptions, printScreen, type DeviceOptions } from './deviceOptions';
+import { attachDisks, DEVICE_OPTIONS, parseDeviceOptions, printScreen, type DeviceOptions } from './deviceOptions';
 import { MODE_OPTIONS, parseModeOptions, sourceOf, type ModeOptions } from './modeOptions';
 import { StdoutSink, writeAll } from './stdoutSink';
 import { EX_DATAERR, UsageError } from './usage';
@@ -71,14 +71,14 @@ export function runCommand(args: string[]): number {
   vmm.machine.onSerialOutput = (byte) => { lastSerialByte = byte; stdout.push(byte); };
   vmm.load(image, { cmdline: opts.cmdline, fileName: opts.image });
   const { devices } = opts;
-  const disk = devices.disk === undefined ? undefined : attachDiskFile(vmm.machine, devices.disk, devices.diskWrite);
+  const disks = attachDisks(vmm.machine, devices);
   if (devices.keys !== undefined) vmm.machine.typeKeys(devices.keys);
   let result: RunResult;
   try {
     result = vmm.run({ maxInstructions: opts.maxInstructions });
   } finally {
     stdout.flush();
-    disk?.close();
+    disks.close();
   }
   if (devices.screen) printScreen(vmm.machine, lastSerialByte === 0x0a);
 

@@ -10,7 +10,7 @@ export class UsageError extends Error {
 
 export const USAGE = `Usage: vtscope run IMAGE [--mem MIB] [--cpus N] [--max-instructions N] [--json FILE] [--cmdline STR]
                    [--mode MODE] [--mem-virt ept|shadow] [--cost-model NAME] [--stats]
-                   [--screen] [--keys TEXT] [--disk FILE [--disk-write]]
+                   [--screen] [--keys TEXT] [--disk FILE] [--drive index=N,file=FILE]... [--disk-write]
        vtscope compare IMAGE [--json FILE] [--cost-model NAME] [--mem MIB] [--cpus N] [--max-instructions N]
        vtscope asm IN.asm -o OUT.bin [--listing OUT.lst] [--map OUT.json] [-D NAME[=VALUE]] [-I DIR]
        vtscope dap [--port N]
@@ -63,7 +63,12 @@ Options of run:
                           press or release every 100 us
   --disk FILE             a raw disk image (whole 512-byte sectors) as the IDE primary master;
                           the guest's writes are kept in memory and FILE is not changed
-  --disk-write            write the guest's changes back to the --disk FILE when the run ends
+  --drive index=N,file=FILE
+                          a raw disk image at IDE drive N as QEMU's -drive numbers them: 0
+                          primary master (as --disk), 1 primary slave, 2 secondary master, 3
+                          secondary slave (0x170/0x376, IRQ 15); repeat for more drives;
+                          format=raw, if=ide and media=disk are accepted as in QEMU
+  --disk-write            write the guest's changes back to the disk files when the run ends
 
 Exit status of run:
   (v << 1) | 1   the guest wrote v to the isa-debug-exit port 0xF4

@@ -3,6 +3,8 @@
  * every problem is a LaunchError that names the attribute and says what it must be.
  */
 import { MAX_RAM_MIB, MIN_RAM_MIB } from '../loader/multiboot';
+import type { DriveFile } from '../machine/diskFile';
+import { IDE_DRIVES } from '../machine/ide';
 import { MAX_CPUS } from '../machine/smp';
 import { COST_PRESETS } from '../vmm/costModel';
 import { MEM_VIRT_NAMES, type MemVirtName } from '../vmm/hw/memoryVirtualization';
@@ -30,6 +32,10 @@ export interface LaunchConfig {
   serialInput?: string;
   /** Where the guest's COM1 output goes: the Debug Console, a file (written anew), or nowhere. */
   serial: { to: 'console' } | { to: 'none' } | { to: 'file'; path: string };
+  /** Raw disk images on the IDE drives, by drive index, copy-on-write (src/machine/diskFile.ts). */
+  disks: DriveFile[];
+  /** Write the guest's changes back to the disk files when the session ends. */
+  diskWrite: boolean;
 }
 
 function serialTarget(text: string | undefined): LaunchConfig['serial'] {
@@ -40,6 +46,23 @@ function serialTarget(text: string | undefined): LaunchConfig['serial'] {
 }
 
 const oneOf = (names: readonly string[]): string => `one of ${names.join(', ')}`;
+
+const DISK_FORMS = `the path of a raw image (the primary master), or an array of up to ${IDE_DRIVES} paths or nulls by IDE drive index (primary master, primary slave, secondary master, secondary slave)`;
+
+/** 'disk': one path for the primary master, or a path (or null for none) per drive index. */
+function diskDrives(value: string | unknown[] | undefined): DriveFile[] {
+  const bad = (): never => { throw new LaunchError(`launch: 'disk' must be ${DISK_FORMS}, not ${JSON.stringify(value)}`); };
+  if (value === undefined) return [];
+  if (typeof value === 'string') return value.trim() === '' ? bad() : [{ index: 0, path: value, name: `'disk' ${value}` }];
+  if (value.length > IDE_DRIVES) return bad();
+  const drives: DriveFile[] = [];
+  value.forEach((path: unknown, index) => {
+    if (path === null) return;
+    if (typeof path !== 'string' || path.trim() === '') bad();
+    drives.push({ index, path: path as string, name: `'disk'[${index}] ${path as string}` });
+  });
+  return drives;
+}
 
 export function parseLaunchConfig(raw: unknown): LaunchConfig {
   if (raw !== undefined && (typeof raw !== 'object' || raw === null)) throw new LaunchError('launch: the arguments must be an object');
@@ -73,6 +96,9 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
   const cpus = optional('cpus', `a whole number of processors from 1 to ${MAX_CPUS}`,
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_CPUS);
   if (cpus !== undefined && cpus > 1 && mode === 'pv') throw new LaunchError("launch: mode 'pv' runs one virtual CPU (its hypercall interface has no call that starts another); 'cpus' needs another mode");
+  const disks = diskDrives(optional('disk', DISK_FORMS, (v): v is string | unknown[] => typeof v === 'string' || Array.isArray(v)));
+  const diskWrite = optional('diskWrite', 'true or false', (v): v is boolean => typeof v === 'boolean') ?? false;
+  if (diskWrite && disks.length === 0) throw new LaunchError("launch: 'diskWrite' needs 'disk' (the images whose changes are written back)");
   return {
     program,
     mode,
@@ -84,5 +110,7 @@ export function parseLaunchConfig(raw: unknown): LaunchConfig {
     args: optional('args', 'a string (the Multiboot command line)', isString),
     serialInput: optional('serialInput', 'a string', isString),
     serial: serialTarget(optional('serial', "'console', 'none' or the path of a file", isString)),
+    disks,
+    diskWrite,
   };
 }

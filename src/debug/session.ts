@@ -154,6 +154,8 @@ export class VtscopeDebugSession extends DebugSession {
       memVirt: config.memVirt,
       memoryMiB: config.memoryMiB,
       cpus: config.cpus,
+      disks: config.disks.map((d) => ({ ...d, path: resolve(d.path) })),
+      diskWrite: config.diskWrite,
       cmdline: config.args,
       serialInput: config.serialInput === undefined ? undefined : new TextEncoder().encode(config.serialInput),
     }, this.listenerFor(() => this.runtime === runtime));

@@ -1,13 +1,13 @@
 /**
  * The 256 words of IDENTIFY DEVICE data (ATA/ATAPI-6, 8.15) of the disk: word for word what
- * QEMU 7.2 returns for `-hda FILE` with a raw image (hw/ide/core.c ide_identify, read back with
- * a probe kernel), so a kernel that prints or checksums them sees the same thing.
+ * QEMU 7.2 returns for `-drive file=FILE,format=raw,if=ide,index=N` (hw/ide/core.c
+ * ide_identify, read back with a probe kernel), so a kernel that prints or checksums them sees
+ * the same thing.
  */
 import type { DiskGeometry } from './disk';
 
 /** Sectors a READ/WRITE MULTIPLE block may hold (word 47), QEMU's MAX_MULT_SECTORS. */
 export const MAX_MULTIPLE = 16;
-const SERIAL_NUMBER = 'QM00001';
 const FIRMWARE_REVISION = '2.5+';
 const MODEL_NUMBER = 'QEMU HARDDISK';
 /** The largest capacity LBA28 addressing can give (words 60-61). */
@@ -19,7 +19,15 @@ function putString(words: Uint16Array, first: number, count: number, text: strin
   for (let k = 0; k < count; k++) words[first + k] = (padded.charCodeAt(2 * k) << 8) | padded.charCodeAt(2 * k + 1);
 }
 
-export function identifyDevice(g: DiskGeometry, sectorCount: number, multiple: number): Uint16Array {
+/**
+ * QEMU numbers its IDE positions in the order it creates them, primary master first, and calls
+ * the disk at drive index N "QM0000(N+1)".
+ */
+function serialNumber(driveIndex: number): string {
+  return `QM${String(driveIndex + 1).padStart(5, '0')}`;
+}
+
+export function identifyDevice(g: DiskGeometry, sectorCount: number, multiple: number, driveIndex = 0): Uint16Array {
   const w = new Uint16Array(256);
   const chsCapacity = g.cylinders * g.heads * g.sectors;
   const lba28 = Math.min(sectorCount, LBA28_LIMIT);
@@ -29,7 +37,7 @@ export function identifyDevice(g: DiskGeometry, sectorCount: number, multiple: n
   w[4] = 512 * g.sectors;              // retired: bytes per track
   w[5] = 512;                          // retired: bytes per sector
   w[6] = g.sectors;
-  putString(w, 10, 10, SERIAL_NUMBER);
+  putString(w, 10, 10, serialNumber(driveIndex));
   w[20] = 3;                           // retired: buffer type
   w[21] = 512;                         // retired: buffer size
   w[22] = 4;                           // obsolete: ECC bytes

@@ -125,17 +125,24 @@ function partitionTableGeometry(sector0: Uint8Array, sectorCount: number): { cyl
 }
 
 /**
- * What QEMU's PC firmware setup writes to CMOS for a disk as the primary master
- * (pc_cmos_init_late): drive type 0xF0 at 0x12, type 47 at 0x19, the geometry at 0x1B-0x23
- * and the translation at 0x39. Pairs of [index, value].
+ * What QEMU's PC firmware setup writes to CMOS for the IDE disks (pc_cmos_init_late), given
+ * the geometry of the disk at each -drive index 0-3: the drive types at 0x12 (0xF0 for the
+ * primary master, 0x0F for the primary slave), type 47 at 0x19 / 0x1A with the geometry at
+ * 0x1B-0x23 / 0x24-0x2C for those two, and the translation of all four, two bits each from
+ * bit 0, at 0x39. Pairs of [index, value].
  */
-export function cmosHardDiskBytes(g: DiskGeometry): [number, number][] {
-  const cyl = g.cylinders;
-  const translation = { none: 0, lba: 1, large: 2 }[g.translation];
-  return [
-    [0x12, 0xf0], [0x19, 47],
-    [0x1b, cyl & 0xff], [0x1c, cyl >> 8], [0x1d, g.heads], [0x1e, 0xff], [0x1f, 0xff],
-    [0x20, 0xc0 | (g.heads > 8 ? 0x08 : 0)], [0x21, cyl & 0xff], [0x22, cyl >> 8], [0x23, g.sectors],
-    [0x39, translation],
-  ];
+export function cmosHardDiskBytes(disks: readonly (DiskGeometry | undefined)[]): [number, number][] {
+  const bytes: [number, number][] = [];
+  let types = 0, translations = 0;
+  disks.forEach((g, index) => {
+    if (g === undefined) return;
+    translations |= { none: 0, lba: 1, large: 2 }[g.translation] << (2 * index);
+    if (index > 1) return;
+    types |= index === 0 ? 0xf0 : 0x0f;
+    const cyl = g.cylinders, info = index === 0 ? 0x1b : 0x24;
+    bytes.push([index === 0 ? 0x19 : 0x1a, 47],
+      [info, cyl & 0xff], [info + 1, cyl >> 8], [info + 2, g.heads], [info + 3, 0xff], [info + 4, 0xff],
+      [info + 5, 0xc0 | (g.heads > 8 ? 0x08 : 0)], [info + 6, cyl & 0xff], [info + 7, cyl >> 8], [info + 8, g.sectors]);
+  });
+  return [[0x12, types], ...bytes, [0x39, translations]];
 }

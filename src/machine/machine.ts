@@ -14,10 +14,11 @@ import { cmosHardDiskBytes, type Disk } from './disk';
 import { guestRamDma } from './dmaMemory';
 import { BIOS_ROM_BASE, BIOS_ROM_SIZE, BiosRom } from './firmware/biosRom';
 import { FpuErrorLatch } from './fpuErrorLatch';
+import { writeFixedDiskTables } from './firmware/fixedDiskTables';
 import { writeFirmwareTables } from './firmware/seabios';
 import { FwCfg } from './fwCfg';
 import { I8042 } from './i8042';
-import { IdeChannel, IRQ_IDE } from './ide';
+import { IDE_DRIVES, IdeChannel, PRIMARY_IDE, SECONDARY_IDE } from './ide';
 import { Imcr } from './imcr';
 import { IOAPIC_BASE, IoApic } from './ioApic';
 import { IoBus } from './ioBus';
@@ -112,8 +113,10 @@ export class Machine implements CpuBus {
   readonly cga: CgaText;
   /** The keyboard controller at 0x60/0x64 with its PS/2 keyboard. */
   readonly i8042: I8042;
-  /** The primary IDE channel at 0x1F0/0x3F6; a disk is attached with attachDisk. */
+  /** The primary IDE channel at 0x1F0/0x3F6 (IRQ 14); disks are attached with attachDisk. */
   readonly ide: IdeChannel;
+  /** The secondary IDE channel at 0x170/0x376 (IRQ 15). */
+  readonly ideSecondary: IdeChannel;
   /** FERR# and port 0xF0: x87 errors as IRQ 13 while CR0.NE is clear. */
   private readonly fpuErrors: FpuErrorLatch;
   /** ISA IRQ lines to the 8259s and the I/O APIC, and the CPU's INTR (pcInterrupts.ts). */
@@ -177,7 +180,8 @@ export class Machine implements CpuBus {
     this.i8042 = new I8042((level) => this.interrupts.isaIrq(IRQ_KEYBOARD, level),
       (level) => this.interrupts.isaIrq(IRQ_MOUSE, level), () => this.requestReset());
     this.fpuErrors = new FpuErrorLatch((level) => this.interrupts.isaIrq(IRQ_FPU, level), this.cpu);
-    this.ide = new IdeChannel((level) => this.interrupts.isaIrq(IRQ_IDE, level));
+    this.ide = new IdeChannel((level) => this.interrupts.isaIrq(PRIMARY_IDE.irq, level), PRIMARY_IDE);
+    this.ideSecondary = new IdeChannel((level) => this.interrupts.isaIrq(SECONDARY_IDE.irq, level), SECONDARY_IDE);
     this.io.registerRanges(this.pic.ports);
     this.io.registerRanges(this.pit.ports);
     this.io.register(COM1, 8, this.uart);
@@ -193,6 +197,7 @@ export class Machine implements CpuBus {
     this.io.registerRanges(this.cga.ports);
     this.io.registerRanges(this.i8042.ports);
     this.io.registerRanges(this.ide.ports);
+    this.io.registerRanges(this.ideSecondary.ports);
     this.mmio.register(LAPIC_BASE, 4096, count === 1 ? this.lapic : {
       read: (address, size) => this.lapics[this.current].read(address, size),
       write: (address, size, value) => this.lapics[this.current].write(address, size, value),
@@ -282,10 +287,20 @@ export class Machine implements CpuBus {
   /** Types `text` on the PS/2 keyboard, one key event at a time from now on (ps2Keyboard.ts). */
   typeKeys(text: string): void { this.i8042.typeKeys(text, this.nowNs()); }
 
-  /** Attaches a hard disk as the IDE primary master and tells the CMOS of it, as QEMU's firmware setup does. */
-  attachDisk(disk: Disk): void {
-    this.ide.attach(disk);
-    for (const [index, value] of cmosHardDiskBytes(disk.geometry)) this.cmos.setByte(index, value);
+  /**
+   * Attaches a hard disk, before the guest runs, at IDE drive `index` as QEMU's -drive index
+   * counts them (0 primary master, 1 primary slave, 2 secondary master, 3 secondary slave), and
+   * records the disks in CMOS as QEMU's firmware setup does and in the BIOS data area as SeaBIOS does.
+   */
+  attachDisk(disk: Disk, index = 0): void {
+    if (!Number.isInteger(index) || index < 0 || index >= IDE_DRIVES) {
+      throw new RangeError(`IDE drive ${index}: the PC has drives 0 to ${IDE_DRIVES - 1} (primary master, slave, secondary master, slave)`);
+    }
+    const channel = (k: number): IdeChannel => (k < 2 ? this.ide : this.ideSecondary);
+    channel(index).attach(disk, (index & 1) as 0 | 1);
+    const disks = Array.from({ length: IDE_DRIVES }, (_, k) => channel(k).diskAt((k & 1) as 0 | 1));
+    for (const [at, value] of cmosHardDiskBytes(disks.map((d) => d?.geometry))) this.cmos.setByte(at, value);
+    writeFixedDiskTables(this.ram, disks.filter((d) => d !== undefined));
   }
 
   private requestReset(): void {
@@ -316,14 +331,14 @@ export class Machine implements CpuBus {
       pic: this.pic.saveState(), pit: this.pit.saveState(), uart: this.uart.saveState(), cmos: this.cmos.saveState(),
       system: this.system.saveState(), lapic: this.lapic.saveState(), ioApic: this.ioApic.saveState(),
       imcr: this.imcr.saveState(), fwCfg: this.fwCfg.saveState(),
-      cga: this.cga.saveState(), i8042: this.i8042.saveState(), ide: this.ide.saveState(),
+      cga: this.cga.saveState(), i8042: this.i8042.saveState(), ide: this.ide.saveState(), ideSecondary: this.ideSecondary.saveState(),
       current: this.current, turn: this.turn, turnLeft: this.turnLeft, stuck: [...this.stuck], processors: this.processors.saveState(),
       apLapics: this.lapics.slice(1).map((lapic) => lapic.saveState()),
     };
   }
 
   loadState(state: MachineState): void {
-    const { pic, pit, uart, cmos, system, lapic, ioApic, imcr, fwCfg, cga, i8042, ide, stuck, processors, apLapics, ...run } = state;
+    const { pic, pit, uart, cmos, system, lapic, ioApic, imcr, fwCfg, cga, i8042, ide, ideSecondary, stuck, processors, apLapics, ...run } = state;
     Object.assign(this, run);
     stuck.forEach((n, k) => { this.stuck[k] = n; });
     this.processors.loadState(processors);
@@ -340,6 +355,7 @@ export class Machine implements CpuBus {
     this.cga.loadState(cga);
     this.i8042.loadState(i8042);
     this.ide.loadState(ide);
+    this.ideSecondary.loadState(ideSecondary);
   }
 
   /** Virtual time now, in nanoseconds. */
@@ -360,11 +376,12 @@ export class Machine implements CpuBus {
     for (const lapic of this.lapics) lapic.advanceTo(now);
     this.i8042.advanceTo(now);
     this.ide.advanceTo(now);
+    this.ideSecondary.advanceTo(now);
   }
 
   private nextDeviceEventNs(): number {
     let next = Math.min(this.pit.nextEventNs(), this.cmos.nextEventNs(), this.uart.nextEventNs(), this.lapic.nextEventNs(),
-      this.i8042.nextEventNs(), this.ide.nextEventNs());
+      this.i8042.nextEventNs(), this.ide.nextEventNs(), this.ideSecondary.nextEventNs());
     for (let k = 1; k < this.lapics.length; k++) next = Math.min(next, this.lapics[k].nextEventNs());
     return next;
   }
