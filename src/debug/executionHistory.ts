@@ -1,5 +1,5 @@
 /**
- * The recorded execution of a native-mode guest, which reverse execution goes back through.
+ * The recorded execution of a guest, which reverse execution goes back through.
  * The machine is deterministic (virtual time is the instruction count), so the record is small:
  *
  * - checkpoints: snapshots of the whole machine (src/machine/snapshot.ts) at the launch and every
@@ -17,6 +17,23 @@
  * A change made at a place the guest had already run past (after going back) gives it a
  * different future: the record after that place is dropped.
  *
+ * Under a VMM the launch is the only checkpoint: a VMM keeps state of its own beside the
+ * machine (each processor's monitor: shadow page tables, virtual CPU, VMCS bookkeeping; the
+ * exit log, holes and cycles) that a snapshot does not hold. Going back there loads the image
+ * again into the same VMM (new monitors, the VMM's memory pool given back), forgets what the
+ * VMM recorded, restores the launch snapshot (Machine.load alone leaves RAM, devices and the
+ * other processors as the run left them), and runs forward from there: going back costs a run
+ * from the launch to the place, twice for a step back (once to find the place, once to get
+ * there), so it grows with how far the guest has run. The VMM's records also depend on how
+ * the debugger cut the run into machine slices: under `bt` each block the code cache decodes
+ * is a translation, and a slice that ends inside a block makes the rest of it one more. So
+ * the record also holds the cuts: each machine slice of the run the machine has now, with the
+ * budget it was given, where it ended and the debugger's settings that end slices (code
+ * breakpoints, which cut blocks too; data and VMM-event breakpoints). Getting to a place runs
+ * the slices of the run the user saw again, so the exit log, holes and cycles there are those
+ * that run had. A stop on an exception breakpoint is not made again: from such a stop on the
+ * slices are re-executed as they come, which under `bt` may translate blocks differently.
+ *
  * A place is the whole machine's progress: the instructions all processors retired together,
  * plus the next instruction of each processor, since interrupts and exceptions are delivered
  * (and with several processors, halted processors let their turns pass) without retiring an
@@ -30,6 +47,7 @@ import type { Cpu } from '../cpu/cpu';
 import { CS } from '../cpu/registers';
 import type { Machine, RunResult } from '../machine/machine';
 import { restoreSnapshot, takeSnapshot, type MachineSnapshot } from '../machine/snapshot';
+import type { Watch } from './dataBreakpoints';
 
 export interface Place {
   /** Instructions retired by all processors together (Machine.instructions()). */
@@ -60,6 +78,42 @@ interface Change extends Place {
   make(): unknown;
 }
 
+/**
+ * The debugger's settings that end machine slices: code breakpoints (which also end decoded
+ * blocks), data breakpoints and VMM-event breakpoints (which end a slice after an instruction).
+ * A new object whenever one of them changes.
+ */
+export interface SliceHooks {
+  readonly stops: readonly number[];
+  readonly watches: readonly Watch[];
+  /** Exception filter ids, of which the VMM-event and VM-exit ones end slices here. */
+  readonly filters: readonly string[];
+}
+
+/**
+ * A machine slice of the guest's run: where it ended, the budget it was given, the settings it
+ * ran with, and how many changes had been made when it began.
+ */
+export interface Cut extends Place {
+  budget: number;
+  hooks: SliceHooks;
+  changes: number;
+}
+
+/** What going back needs where the launch is the only checkpoint (under a VMM). */
+export interface LaunchReplay {
+  /** Loads the image again into the VMM and forgets its records; the launch snapshot is restored after it. */
+  relaunch(): void;
+  /** The settings in force now. */
+  hooks(): SliceHooks;
+  /** Puts these settings in force. */
+  setHooks(hooks: SliceHooks): void;
+}
+
+function samePlace(a: Place, b: Place): boolean {
+  return a.icount === b.icount && a.pcs.every((pc, k) => pc === b.pcs[k]);
+}
+
 /** Machine steps looked through at one instruction count for the place a change was made at, per processor. */
 const MAX_SEEK = 16;
 
@@ -78,6 +132,11 @@ export class ExecutionHistory {
   private runMs = 0;
   /** Where the launch left the guest. */
   readonly start: Place;
+  /** Under a VMM: the cuts of the run the machine has now, since the launch (a new array at each relaunch). */
+  private cuts: Cut[] = [];
+  /** Cuts being followed by re-execution to place `to`, and how many of their slices it has run. */
+  private following: { cuts: readonly Cut[]; to: Place; reached: boolean } | undefined;
+  private followed = 0;
 
   constructor(
     private readonly machine: Machine,
@@ -86,6 +145,8 @@ export class ExecutionHistory {
     /** Called after a snapshot is restored (the TLB was reloaded, data breakpoints must be set again). */
     private readonly restored: () => void,
     opts: HistoryOptions = {},
+    /** Under a VMM: the launch is the only checkpoint. */
+    private readonly vmm?: LaunchReplay,
   ) {
     this.interval = Math.max(1, opts.interval ?? 1 << 20);
     this.maxCheckpoints = Math.max(2, opts.maxCheckpoints ?? 32);
@@ -133,8 +194,9 @@ export class ExecutionHistory {
     return result;
   }
 
-  /** Makes the recorded changes due exactly here (after arriving at a place by re-execution). */
+  /** Makes the recorded changes due exactly here (after arriving at a place by re-execution); follows no more cuts. */
   settle(): void {
+    this.following = undefined;
     for (let c = this.changes[this.changesMade]; c !== undefined && this.isAt(c); c = this.changes[this.changesMade]) {
       this.makeNext();
     }
@@ -148,31 +210,94 @@ export class ExecutionHistory {
   /**
    * Runs the machine as `run` does, making each recorded change when the guest gets to its place: the run
    * stops at the change's instruction count, then goes one machine step at a time until the
-   * processors are at the instructions they were at when the change was made.
+   * processors are at the instructions they were at when the change was made. Following cuts
+   * (`follow`), it runs the slices they record instead, as they were run, up to the one in
+   * which the place followed to lies.
    */
   runSlice(budget: number): RunResult | undefined {
-    const icount = this.machine.instructions();
+    const c = this.nextCut(), f = this.following, vmm = this.vmm;
+    if (c !== undefined && f !== undefined && vmm !== undefined) {
+      while (this.changesMade < c.changes) this.makeNext();
+      if (vmm.hooks() !== c.hooks) vmm.setHooks(c.hooks);
+      this.followed++;
+      const r = this.slice(c.budget);
+      // A stop not made again (an exception breakpoint's): the rest of the way is new.
+      if (!this.isAt(c)) this.following = undefined;
+      else if (samePlace(c, f.to)) f.reached = true;
+      return r;
+    }
     for (let c = this.changes[this.changesMade]; c !== undefined; c = this.changes[this.changesMade]) {
-      if (icount < c.icount) {
-        budget = Math.min(budget, c.icount - icount);
-        break;
-      }
-      if (icount === c.icount && !this.isAt(c) && this.seeking < MAX_SEEK * this.machine.cpus.length) {
+      const ahead = this.approach(c);
+      if (ahead === 'seek') {
         this.seeking++;
-        return this.run(1);
+        return this.slice(1);
+      }
+      if (ahead > 0) {
+        budget = Math.min(budget, ahead);
+        break;
       }
       this.makeNext();
     }
     const t = performance.now();
-    const r = this.run(budget);
+    const r = this.slice(budget);
     this.runMs += performance.now() - t;
     return r;
   }
 
-  /** After each slice of the guest's run: moves the frontier and takes the periodic checkpoint. */
+  /** The cut followed next, if its slice ends before the place followed to (or there). */
+  private nextCut(): Cut | undefined {
+    const f = this.following;
+    const c = f?.cuts[this.followed];
+    if (f === undefined || c === undefined) return undefined;
+    if (c.icount < f.to.icount || samePlace(c, f.to)) return c;
+    this.followed = f.cuts.length;   // the place lies in this slice: the rest of the way is new
+    return undefined;
+  }
+
+  /** A slice of the debugger's own run forward (not a re-execution): it follows no cuts. */
+  forward(budget: number): RunResult | undefined {
+    this.following = undefined;
+    return this.runSlice(budget);
+  }
+
+  /**
+   * Instructions to run before change `c`'s place; 'seek' for one machine step toward it at its
+   * count; 0 once there, or once MAX_SEEK steps per processor have not found it.
+   */
+  private approach(c: Change): number | 'seek' {
+    const icount = this.machine.instructions();
+    if (icount < c.icount) return c.icount - icount;
+    return icount === c.icount && !this.isAt(c) && this.seeking < MAX_SEEK * this.machine.cpus.length ? 'seek' : 0;
+  }
+
+  /** One machine slice, noted as a cut under a VMM. */
+  private slice(budget: number): RunResult | undefined {
+    const changes = this.changesMade;
+    const r = this.run(budget);
+    if (this.vmm !== undefined) this.cuts.push({ ...this.place(), budget, hooks: this.vmm.hooks(), changes });
+    return r;
+  }
+
+  /** Under a VMM, the cuts of the run the machine has now (kept as they are by a later relaunch); undefined with checkpoints. */
+  get driving(): readonly Cut[] | undefined { return this.vmm === undefined ? undefined : this.cuts; }
+
+  /**
+   * Re-execution from here on (just after the launch is restored) runs the slices of `cuts`, as
+   * far as they go before `to`, until `settle`.
+   */
+  follow(cuts: readonly Cut[], to: Place): void {
+    this.following = { cuts, to, reached: false };
+    this.followed = 0;
+  }
+
+  /** Whether a slice of the cuts followed ended at the place followed to, as one of the run the user saw did. */
+  get reachedAlongCuts(): boolean { return this.following?.reached === true; }
+
+  /** After each slice of the guest's run: moves the frontier and takes the periodic checkpoint (none under a VMM). */
   afterSlice(): void {
     const icount = this.machine.instructions();
     if (icount > this.frontier) this.frontier = icount;
+    if (this.vmm !== undefined) return;
     const last = this.checkpoints[this.checkpoints.length - 1];
     if (icount < last.snapshot.icount + this.interval) return;
     if (this.overhead > 0 && this.runMs * this.overhead < this.checkpointMs) return;
@@ -193,6 +318,11 @@ export class ExecutionHistory {
   }
 
   restore(c: Checkpoint): void {
+    if (this.vmm !== undefined) {
+      this.vmm.relaunch();
+      this.cuts = [];
+      this.following = undefined;
+    }
     restoreSnapshot(this.machine, c.snapshot);
     this.changesMade = c.changesMade;
     this.seeking = 0;

@@ -11,6 +11,10 @@
  * - `vtscope.holes` (HolesEventBody): every virtualization hole found so far in `trap` mode
  *   (a sensitive instruction that ran without trapping), the whole list each time.
  *
+ * Reverse execution takes the log back: the next of either event then says `rewound: true`,
+ * and an exits event carries the records from the oldest the adapter keeps rather than the
+ * new ones, with `total` as of the place gone back to (smaller than before, or not).
+ *
  * Neither is sent in `native` mode, where there is no VMM.
  *
  * Custom requests (`vtscope.exitLog`, `vtscope.stats`, `vtscope.vmcs`) read the same data on
@@ -65,6 +69,12 @@ export interface ExitsEventBody {
   total: number;
   records: ExitRecordBody[];
   totals: ReasonTotalBody[];
+  /**
+   * The guest went back (reverse execution) since the previous event: the log is as of that
+   * place, `records` are those from the oldest the adapter keeps on, and the client's records
+   * from the first of them on (from `total` on when there are none) are no longer the log's.
+   */
+  rewound?: boolean;
 }
 
 export interface HoleBody {
@@ -80,6 +90,8 @@ export interface HoleBody {
 
 export interface HolesEventBody {
   holes: HoleBody[];
+  /** The guest went back (reverse execution) since the previous event: the holes are those as of that place. */
+  rewound?: boolean;
 }
 
 /** A custom event body that does not have the documented shape; the message names the field. */
@@ -112,6 +124,14 @@ function text(o: Fields, key: string, where: string): string {
   const v = o[key];
   if (typeof v !== 'string') throw new ProtocolError(`${where}.${key} must be a string, not ${JSON.stringify(v)}`);
   return v;
+}
+
+/** `{ rewound }` when the body says it (true or false), else nothing: older adapters leave it out. */
+function rewound(o: Fields, where: string): { rewound?: boolean } {
+  const v = o.rewound;
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'boolean') throw new ProtocolError(`${where}.rewound must be true or false, not ${JSON.stringify(v)}`);
+  return { rewound: v };
 }
 
 function numberOrNull(o: Fields, key: string, where: string): number | null {
@@ -173,12 +193,13 @@ export function parseExitsEvent(body: unknown): ExitsEventBody {
     total: count(b, 'total', EXITS_EVENT),
     records: array(b, 'records', EXITS_EVENT).map((r, k) => exitRecord(r, `${EXITS_EVENT}.records[${k}]`)),
     totals: array(b, 'totals', EXITS_EVENT).map((t, k) => reasonTotal(t, `${EXITS_EVENT}.totals[${k}]`)),
+    ...rewound(b, EXITS_EVENT),
   };
 }
 
 export function parseHolesEvent(body: unknown): HolesEventBody {
   const b = object(body, HOLES_EVENT);
-  return { holes: array(b, 'holes', HOLES_EVENT).map((h, k) => hole(h, `${HOLES_EVENT}.holes[${k}]`)) };
+  return { holes: array(b, 'holes', HOLES_EVENT).map((h, k) => hole(h, `${HOLES_EVENT}.holes[${k}]`)), ...rewound(b, HOLES_EVENT) };
 }
 
 // ---- custom requests ---------------------------------------------------------------------

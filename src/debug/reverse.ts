@@ -11,12 +11,18 @@
  * where K arrived at its previous instruction (or line), where a forward step of K had stopped.
  *
  * Going back, a breakpoint stops where its condition holds; hit counts are not counted again
- * and logpoints print nothing. Exception breakpoints do not stop re-execution.
+ * and logpoints print nothing. Exception breakpoints, VM-exit and VMM-event breakpoints do not
+ * stop re-execution (the last two end its machine slices as they did the first time).
+ *
+ * Under a VMM the launch is the only checkpoint (executionHistory.ts): finding the place (the
+ * trace of a step back, the scan for breakpoint hits) runs from the launch as suits the search,
+ * then getting there runs from the launch again along the cuts of the run the user saw, so
+ * that the VMM's records there are that run's.
  */
 import { StopReason, type Cpu } from '../cpu/cpu';
 import { QUANTUM, type Machine } from '../machine/machine';
 import type { DebugInfo } from './debugInfo';
-import { pcOf, type Checkpoint, type ExecutionHistory, type Place } from './executionHistory';
+import { pcOf, type Checkpoint, type Cut, type ExecutionHistory, type Place } from './executionHistory';
 import type { DecodedInstruction } from './instructions';
 import type { StopInfo } from './runtime';
 
@@ -38,8 +44,8 @@ export interface ReverseHost {
   breakpointStopBackwards(pc: number, k: number): StopInfo | undefined;
   /** The stop for the data accesses of the last instruction, judged in the same way; forgets them. */
   dataStopBackwards(): StopInfo | undefined;
-  /** Forgets the data accesses seen while running to a place. */
-  discardDataHits(): void;
+  /** Forgets the data accesses and the VMM events that asked for a stop while running to a place. */
+  discardHits(): void;
 }
 
 type Outcome = { stop: StopInfo } | undefined;
@@ -87,7 +93,7 @@ function stepEvent(host: ReverseHost, history: ExecutionHistory): void {
   for (const cpu of host.machine.cpus) cpu.resumeIcount = cpu.icount;
   const r = history.runSlice(1);
   if (r !== undefined) throw diverged(r.message);
-  host.discardDataHits();
+  host.discardHits();
 }
 
 interface Observer {
@@ -110,7 +116,8 @@ function runToward(host: ReverseHost, history: ExecutionHistory, to: number, obs
     if (icount >= end || runs >= RUNS_PER_SLICE) return false;
     const r = history.runSlice(Math.min(to, end) - icount);
     if (r !== undefined) throw diverged(`${r.message}, before instruction ${to}`);
-    if (observer === undefined) host.discardDataHits(); else observer.slice();
+    observer?.slice();
+    host.discardHits();
     // A processor that stops ends the machine's slice and stays the one running.
     const cpu = machine.running;
     if (cpu.stopReason === StopReason.Breakpoint) {
@@ -122,17 +129,23 @@ function runToward(host: ReverseHost, history: ExecutionHistory, to: number, obs
   return true;
 }
 
-/** Brings the guest to a target: restore, run, single steps. */
+/**
+ * Brings the guest to a target: restore, run, single steps; under a VMM along `driving`, the
+ * cuts of the run the user saw (or, should that run have gone past the target, the way
+ * re-execution takes by itself).
+ */
 class Reach {
   private phase: 'rewind' | 'run' | 'seek' = 'rewind';
 
-  constructor(private readonly target: Target) {}
+  constructor(private readonly target: Target, private driving: readonly Cut[] | undefined) {}
 
   /** About one slice of the way; true once there. */
   advance(host: ReverseHost, history: ExecutionHistory): boolean {
     const t = this.target;
     if (this.phase === 'rewind') {
       history.rewind(t.icount);
+      host.discardHits();
+      if (this.driving !== undefined) history.follow(this.driving, t);
       this.phase = 'run';
     }
     if (this.phase === 'run') {
@@ -140,10 +153,18 @@ class Reach {
       this.phase = 'seek';
     }
     const machine = host.machine;
-    if (t.events !== undefined) {
-      for (let k = 0; k < t.events; k++) stepEvent(host, history);
-    } else {
-      for (let k = 0; k < STEPS_PER_SLICE && !history.isAt(t) && machine.instructions() === t.icount; k++) stepEvent(host, history);
+    if (this.driving !== undefined && machine.instructions() > t.icount) {
+      this.driving = undefined;
+      this.phase = 'rewind';
+      return false;
+    }
+    // A slice of the cuts followed may have ended there already, as one of the run the user saw did.
+    if (!history.reachedAlongCuts) {
+      if (t.events !== undefined) {
+        for (let k = 0; k < t.events; k++) stepEvent(host, history);
+      } else {
+        for (let k = 0; k < STEPS_PER_SLICE && !history.isAt(t) && machine.instructions() === t.icount; k++) stepEvent(host, history);
+      }
     }
     if (!history.isAt(t)) throw diverged(`${describePlace(host, t)} was not reached again`);
     // Arrived by steps that passed breakpoints: a processor at one here stops there when the guest goes on.
@@ -272,9 +293,11 @@ export class StepBack {
   /** Instructions of all processors traced back. */
   private window: number;
   private stop: StopInfo | undefined;
+  private readonly driving: readonly Cut[] | undefined;
 
   constructor(host: ReverseHost, private readonly history: ExecutionHistory, byLine: boolean, private readonly k: number) {
     this.from = history.place();
+    this.driving = history.driving;
     this.byLine = byLine && host.info.sourceMap?.lookup(host.pc(k)) !== undefined;
     // A running processor's last two instructions are at most one round of the others' turns apart.
     const cpus = host.machine.cpus.length;
@@ -302,7 +325,7 @@ export class StepBack {
         return undefined;
       }
       if (target === undefined) this.stop = startStop(host, this.history, this.k);
-      this.reach = new Reach(target ?? { ...this.history.start, events: 0 });
+      this.reach = new Reach(target ?? { ...this.history.start, events: 0 }, this.driving);
     }
     if (!this.reach.advance(host, this.history)) return undefined;
     return { stop: this.stop ?? { reason: 'step', description: `Stepped back to ${host.where(host.pc(this.k))}`, breakpointIds: [], thread: this.k } };
@@ -319,9 +342,11 @@ export class ReverseContinue {
   private hits: { target: Target; stop: StopInfo }[] = [];
   private reach: Reach | undefined;
   private stop: StopInfo | undefined;
+  private readonly driving: readonly Cut[] | undefined;
 
   constructor(private readonly history: ExecutionHistory) {
     this.from = history.place();
+    this.driving = history.driving;
     this.checkpoints = history.checkpointsBefore(this.from.icount);
     this.index = this.checkpoints.length - 1;
   }
@@ -357,10 +382,10 @@ export class ReverseContinue {
       const last = this.hits[this.hits.length - 1];
       if (last !== undefined) {
         this.stop = last.stop;
-        this.reach = new Reach(last.target);
+        this.reach = new Reach(last.target, this.driving);
       } else if (this.index === 0) {
         this.stop = startStop(host, history, 0);
-        this.reach = new Reach({ ...history.start, events: 0 });
+        this.reach = new Reach({ ...history.start, events: 0 }, this.driving);
       } else {
         this.index--;
         this.scanning = false;

@@ -16,6 +16,7 @@ import { getEflags } from '../cpu/flags';
 import { CS, ESP, EBP, REG32_NAMES, SEG_NAMES, SS } from '../cpu/registers';
 import { QUANTUM, type Machine, type RunResult } from '../machine/machine';
 import { LoadError } from '../loader/loadError';
+import { restoreSnapshot, takeSnapshot, type MachineSnapshot } from '../machine/snapshot';
 import type { MemVirtName } from '../vmm/hw/memoryVirtualization';
 import { createVmm, VmmConfigError, type ModeName, type Vmm } from '../vmm/vmm';
 import { AssemblyFailed, assembleProgram } from './asmProgram';
@@ -29,7 +30,7 @@ import { deviceScope } from './deviceView';
 import { disassemble, type DisassembledLine } from './disassembly';
 import { DeliveryLog, eventFrameNodes, eventName, walkWithEvents, type WalkContext } from './eventFrames';
 import { EXCEPTION_FILTERS, TRIPLE_FAULT, exceptionName, unknownFilters } from './exceptionFilters';
-import { ExecutionHistory, type HistoryOptions } from './executionHistory';
+import { ExecutionHistory, type HistoryOptions, type LaunchReplay, type SliceHooks } from './executionHistory';
 import { frameNodes, frameSpans } from './frameView';
 import { evaluate as evaluateExpression, Expression, type ExpressionContext } from './expression';
 import { DebugRequestError, GuestMemory, hex8 } from './guestMemory';
@@ -43,6 +44,7 @@ import {
 import { ReverseContinue, StepBack } from './reverse';
 import type { LineRange } from './sourceMap';
 import { innermostExit } from './stackTrace';
+import { attachDiskFiles, DiskFileError, type AttachedDisks, type DriveFile } from '../machine/diskFile';
 import { vmcsScope } from './vmcsView';
 import { VmmBreakpoints } from './vmmBreakpoints';
 import { vmmScope } from './vmmView';
@@ -55,6 +57,9 @@ export class LaunchError extends Error {
 export interface RuntimeOptions {
   /** Path of the image: a Multiboot ELF or flat binary, or a .asm source assembled to a flat binary. */
   program: string;
+  /** Raw disk images by QEMU's -drive index (copy-on-write unless `diskWrite`). */
+  disks?: readonly DriveFile[];
+  diskWrite?: boolean;
   /** How the guest is virtualized (default native), with the VMM's options. */
   mode?: ModeName;
   costModel?: string;
@@ -68,7 +73,7 @@ export interface RuntimeOptions {
   serialInput?: Uint8Array;
   /** Guest instructions per slice between two yields to the event loop. */
   sliceInstructions?: number;
-  /** Checkpoints of the run for reverse execution (native mode). */
+  /** Checkpoints of the run for reverse execution (native mode; under a VMM the launch is the only one). */
   history?: HistoryOptions;
 }
 
@@ -148,7 +153,8 @@ export class DebugRuntime {
    * stopped, or the one a request names (select).
    */
   private selected = 0;
-  private readonly memories: readonly GuestMemory[];
+  /** Each processor's view of guest memory (made again when the VMM's monitors are new). */
+  private readonly memories: GuestMemory[];
   /** Each processor's interrupt and exception deliveries, for the stack trace (eventFrames.ts). */
   private readonly deliveries: readonly DeliveryLog[];
   readonly info: DebugInfo;
@@ -156,9 +162,11 @@ export class DebugRuntime {
   /** Conditions, hit counts and log messages of the breakpoints. */
   readonly conditions: BreakpointConditions;
   readonly watchpoints: DataBreakpoints;
-  /** The recorded run that reverse execution goes back through (native mode only). */
-  readonly history: ExecutionHistory | undefined;
+  /** The recorded run that reverse execution goes back through. */
+  readonly history: ExecutionHistory;
   state: 'stopped' | 'running' | 'ended' = 'stopped';
+  private readonly disks: AttachedDisks;
+  private disksClosed = false;
   lastStop: StopInfo | undefined;
   /** Slices run so far (pause is served before the next one). */
   slices = 0;
@@ -171,7 +179,11 @@ export class DebugRuntime {
   private userAt = new Map<number, { ids: number[]; kinds: Set<BreakpointKind> }>();
   /** Temporary stops of the running goal (return addresses). */
   readonly tempStops = new Set<number>();
-  private appliedStops = '';
+  /** The user's data breakpoints and exception filters, put in force before the guest runs. */
+  private userWatches: readonly Watch[] = [];
+  private userFilters: readonly string[] = [];
+  /** The settings that end machine slices in force now: code, data and VMM-event breakpoints. */
+  private hooks: SliceHooks = { stops: [], watches: this.userWatches, filters: this.userFilters };
 
   private exceptionVectors = new Set<number>();
   private stopOnTripleFault = true;
@@ -207,20 +219,28 @@ export class DebugRuntime {
       }
     }
     let vmm: Vmm;
+    let disks: AttachedDisks;
+    let unloaded: MachineSnapshot | undefined;
+    const launch = { cmdline: opts.cmdline, fileName: opts.program };
     try {
       // Native mode counts no cycles, so it runs as fast as the bare machine.
       vmm = createVmm(opts.mode ?? 'native', { memoryMiB: opts.memoryMiB, cpus: opts.cpus, costModel: opts.costModel, memVirt: opts.memVirt, accounting: false });
-      vmm.load(image, { cmdline: opts.cmdline, fileName: opts.program });
+      // A monitor takes over the processor as the loader leaves it, which Machine.load alone does not reset (descriptor tables, TR).
+      if (vmm.mode !== 'native') unloaded = takeSnapshot(vmm.machine);
+      vmm.load(image, launch);
+      disks = attachDiskFiles(vmm.machine, opts.disks ?? [], opts.diskWrite ?? false);
     } catch (e) {
       if (e instanceof LoadError) throw new LaunchError(e.message);
+      if (e instanceof DiskFileError) throw new LaunchError(`launch: ${e.message}`);
       if (e instanceof VmmConfigError) throw new LaunchError(`launch: ${e.message}`);
       throw e;
     }
     this.vmm = vmm;
+    this.disks = disks;
     this.machine = vmm.machine;
     this.cpus = this.machine.cpus;
     this.info = info ?? readDebugInfo(image, opts.program);
-    this.memories = this.cpus.map((cpu, k) => new GuestMemory(cpu, guestTranslation(vmm, k)));
+    this.memories = this.guestMemories();
     this.deliveries = this.cpus.map((cpu) => new DeliveryLog(cpu));
     this.hookCounts = this.cpus.map(() => ({ icount: -1, index: 0 }));
     this.vmmBreakpoints = new VmmBreakpoints(vmm, this.info.sourceMap);
@@ -231,9 +251,33 @@ export class DebugRuntime {
     this.setExceptionFilters(EXCEPTION_FILTERS.filter((f) => f.default).map((f) => f.id));
     this.conditions = new BreakpointConditions(this.expressionContext(), (line) => this.log(line));
     this.watchpoints = new DataBreakpoints(this.cpus, this.memories);
-    // Checkpoints hold the machine, not a VMM's own state: reverse execution is for native mode.
-    this.history = vmm.mode !== 'native' ? undefined : new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget),
-      () => this.watchpoints.refresh(), opts.history);
+    // Checkpoints hold the machine, not a VMM's own state: under a VMM the launch is the only one,
+    // and going back runs again from there (executionHistory.ts).
+    this.history = new ExecutionHistory(this.machine, (budget) => vmm.runSlice(budget), () => this.restored(), opts.history,
+      unloaded === undefined ? undefined : this.launchReplay(image, launch, unloaded));
+  }
+
+  /** Going back to the launch under a VMM: the machine as it was before the load, the same load, no records. */
+  private launchReplay(image: Uint8Array, launch: { cmdline?: string; fileName: string }, unloaded: MachineSnapshot): LaunchReplay {
+    return {
+      relaunch: () => {
+        restoreSnapshot(this.machine, unloaded);
+        this.vmm.load(image, launch);
+        this.vmm.clearRecords();
+      },
+      hooks: () => this.hooks,
+      setHooks: (hooks) => this.setHooks(hooks),
+    };
+  }
+
+  private guestMemories(): GuestMemory[] {
+    return this.cpus.map((cpu, k) => new GuestMemory(cpu, guestTranslation(this.vmm, k)));
+  }
+
+  /** After a snapshot was restored: the TLB was reloaded, and under a VMM the monitors are new. */
+  private restored(): void {
+    if (this.vmm.mode !== 'native') this.guestMemories().forEach((m, k) => { this.memories[k] = m; });
+    this.watchpoints.refresh();
   }
 
   /** The selected processor (see `select`). */
@@ -310,7 +354,9 @@ export class DebugRuntime {
     if (unknown.length > 0) throw new DebugRequestError(`unknown exception filter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`);
     this.exceptionVectors = new Set(EXCEPTION_FILTERS.filter((f) => f.vector !== undefined && ids.includes(f.id)).map((f) => f.vector!));
     this.stopOnTripleFault = ids.includes(TRIPLE_FAULT);
-    this.vmmBreakpoints.setFilters(ids);
+    this.userFilters = [...ids];
+    this.vmmBreakpoints.setFilters(this.userFilters);
+    this.hooks = { ...this.hooks, filters: this.userFilters };
   }
 
   private lineOf(address: number): { line?: number } {
@@ -333,13 +379,25 @@ export class DebugRuntime {
     this.userAt = at;
   }
 
-  /** Gives every processor the current set of code breakpoints (each re-cuts its decoded blocks when the set changes). */
+  /**
+   * Gives every processor the current set of code breakpoints (each re-cuts its decoded blocks
+   * when the set changes), and puts the user's data and VMM-event breakpoints back in force
+   * if going back left others there.
+   */
   applyStops(): void {
-    const all = [...this.userAt.keys(), ...this.tempStops].sort((a, b) => a - b);
-    const key = all.join(',');
-    if (key === this.appliedStops) return;
-    this.appliedStops = key;
-    for (const cpu of this.cpus) cpu.code.setBreakpoints(all);
+    const stops = [...this.userAt.keys(), ...this.tempStops].sort((a, b) => a - b);
+    const h = this.hooks, same = stops.join(',') === h.stops.join(',');
+    if (same && h.watches === this.userWatches && h.filters === this.userFilters) return;
+    this.setHooks({ stops: same ? h.stops : stops, watches: this.userWatches, filters: this.userFilters });
+  }
+
+  /** Puts these settings in force (the user's, or those a stretch of the run had when it is run again). */
+  private setHooks(hooks: SliceHooks): void {
+    const was = this.hooks;
+    this.hooks = hooks;
+    if (hooks.stops.join(',') !== was.stops.join(',')) for (const cpu of this.cpus) cpu.code.setBreakpoints(hooks.stops);
+    if (hooks.watches !== was.watches) this.watchpoints.set(hooks.watches);
+    if (hooks.filters !== was.filters) this.vmmBreakpoints.setFilters(hooks.filters);
   }
 
   // ---- execution control ----------------------------------------------------------------
@@ -394,7 +452,17 @@ export class DebugRuntime {
   pause(): void { if (this.state === 'running') this.pauseRequested = true; }
 
   /** Ends the session: the guest is not run any more. */
-  terminate(): void { this.state = 'ended'; }
+  terminate(): void {
+    this.state = 'ended';
+    this.closeDisks();
+  }
+
+  /** Writes the disks back if asked to and closes them, once. */
+  private closeDisks(): void {
+    if (this.disksClosed) return;
+    this.disksClosed = true;
+    this.disks.close();
+  }
 
   /** Types bytes on the guest's COM1. */
   serialInput(bytes: Uint8Array): void { this.change(() => this.machine.serialInput(bytes)); }
@@ -433,7 +501,7 @@ export class DebugRuntime {
           return;
         }
         const outcome = goal.advance(this);
-        this.history?.afterSlice();
+        this.history.afterSlice();
         this.slices++;
         this.flushOutput();
         if (outcome !== undefined) { this.finish(outcome); return; }
@@ -451,6 +519,7 @@ export class DebugRuntime {
     this.flushOutput(true);
     if ('end' in outcome) {
       this.state = 'ended';
+      this.closeDisks();
       this.listener.ended(outcome.end);
     } else {
       this.state = 'stopped';
@@ -784,7 +853,8 @@ export class DebugRuntime {
         return { id, verified: false, message: e.message };
       }
     });
-    this.watchpoints.set(watches);
+    this.userWatches = watches;
+    this.applyStops();
     return this.conditions.define('data', breakpoints, statuses);
   }
 
@@ -813,7 +883,10 @@ export class DebugRuntime {
   }
 
   dataStopBackwards(): StopInfo | undefined { return this.dataStop(false); }
-  discardDataHits(): void { this.watchpoints.take(); }
+  discardHits(): void {
+    this.watchpoints.take();
+    this.vmmBreakpoints.take();
+  }
 
   // ---- changes made by the user and reverse execution -----------------------------------
 
@@ -832,14 +905,14 @@ export class DebugRuntime {
     this.listener.log?.(line);
   }
 
-  /** A slice of the guest's run; in native mode through the history, which makes the recorded changes on the way. */
+  /** A slice of the guest's run, through the history, which makes the recorded changes on the way. */
   private runSlice(budget: number): RunResult | undefined {
-    return this.history === undefined ? this.vmm.runSlice(budget) : this.history.runSlice(budget);
+    return this.history.forward(budget);
   }
 
   /** Makes a change from outside the guest, recorded so that re-execution makes it again. */
   private change<T>(make: () => T): T {
-    return this.history === undefined ? make() : this.history.record(make);
+    return this.history.record(make);
   }
 
   /** Writes guest memory (the bytes up to the first that cannot be written); returns how many were. */
@@ -892,9 +965,6 @@ export class DebugRuntime {
   }
 
   private requireHistory(command: string): ExecutionHistory {
-    if (this.history === undefined) {
-      throw new DebugRequestError(`${command}: reverse execution is available in native mode (this guest runs in ${this.vmm.mode} mode)`);
-    }
     this.requireStopped();
     if (this.history.atStart()) throw new DebugRequestError(`${command}: already at the start of the recorded run, ${this.where(this.pc())}`);
     return this.history;

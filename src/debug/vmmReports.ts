@@ -20,6 +20,9 @@ export class VmmReports {
   private sent = 0;
   /** Hole executions counted when holes were last sent. */
   private holesSent = 0;
+  /** Times the exit log and the hole log had been cleared (the guest went back) when last sent. */
+  private logClears = 0;
+  private holeClears = 0;
 
   constructor(private readonly vmm: Vmm, private readonly sourceMap: SourceMap | undefined) {}
 
@@ -58,22 +61,33 @@ export class VmmReports {
     });
   }
 
-  /** The records made since the last call (those still in the ring), or undefined when there are none. */
+  /**
+   * The records made since the last call (those still in the ring), or undefined when there are
+   * none; after the guest went back, every record in the ring, `rewound`.
+   */
   exitsEvent(): ExitsEventBody | undefined {
     const log = this.vmm.log;
-    if (!this.reporting || log.total === this.sent) return undefined;
+    const rewound = log.clears !== this.logClears;
+    if (!this.reporting || (!rewound && log.total === this.sent)) return undefined;
     const numbers = this.numbers();
-    const records = log.records(this.sent).map((r) => this.record(r, numbers));
+    const records = log.records(rewound ? log.firstInRing : this.sent).map((r) => this.record(r, numbers));
     this.sent = log.total;
-    return { total: log.total, records, totals: this.totals() };
+    this.logClears = log.clears;
+    const body: ExitsEventBody = { total: log.total, records, totals: this.totals() };
+    if (rewound) body.rewound = true;
+    return body;
   }
 
-  /** Every hole, when one was found or counted again since the last call. */
+  /** Every hole, when one was found or counted again since the last call, or the guest went back (`rewound`). */
   holesEvent(): HolesEventBody | undefined {
-    const executions = this.vmm.holes.total;
-    if (!this.reporting || executions === this.holesSent) return undefined;
+    const holes = this.vmm.holes, executions = holes.total;
+    const rewound = holes.clears !== this.holeClears;
+    if (!this.reporting || (!rewound && executions === this.holesSent)) return undefined;
     this.holesSent = executions;
-    return { holes: this.holes() };
+    this.holeClears = holes.clears;
+    const body: HolesEventBody = { holes: this.holes() };
+    if (rewound) body.rewound = true;
+    return body;
   }
 
   /** A page of the ring; `raw` are the request's arguments, not yet checked. */

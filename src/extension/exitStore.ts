@@ -3,6 +3,7 @@
  * session: the newest exit records in a bounded ring (so a guest with millions of exits costs
  * constant memory), the adapter's exact counters per reason, counters per source line and
  * reason (bounded by the lines of the guest's sources), the holes, and the user's reason filter.
+ * All of it as of where the guest is: reverse execution takes the log back (`rewound` events).
  */
 import type { ExitRecordBody, ExitsEventBody, HoleBody, HolesEventBody, ReasonTotalBody } from '../debug/protocol';
 
@@ -38,6 +39,7 @@ export class ExitStore {
   }
 
   addExits(event: ExitsEventBody): void {
+    if (event.rewound === true) this.rewind(event.records[0]?.seq ?? event.total);
     for (const r of event.records) {
       this.received++;
       // A record's clock includes its own cost.
@@ -62,6 +64,44 @@ export class ExitStore {
     const c = byReason.get(r.reason);
     if (c === undefined) byReason.set(r.reason, { reason: r.reason, reasonNumber: r.reasonNumber, kind: r.kind, count: 1, cycles: r.cost });
     else { c.count++; c.cycles += r.cost; }
+  }
+
+  /** Takes back what countAtLine counted of `r`. */
+  private uncountAtLine(r: ExitRecordBody, path: string, line: number): void {
+    const byLine = this.lines.get(path), byReason = byLine?.get(line), c = byReason?.get(r.reason);
+    if (byLine === undefined || byReason === undefined || c === undefined) return;
+    c.count--;
+    c.cycles -= r.cost;
+    if (c.count > 0) return;
+    byReason.delete(r.reason);
+    if (byReason.size === 0) byLine.delete(line);
+    if (byLine.size === 0) this.lines.delete(path);
+  }
+
+  /**
+   * The guest went back: the records from sequence number `from` on are no longer the log's
+   * (the adapter sends the ones up to the place gone back to again). Their counts per line are
+   * taken back; if the ring had already let go of some of them, the counts per line start again
+   * from the records the adapter sends, and stay incomplete if it no longer has them all.
+   */
+  private rewind(from: number): void {
+    const kept: ExitRecordBody[] = [];
+    const records = this.ring.map((_, k) => this.ring[(this.oldest + k) % this.ring.length]);
+    const exact = this.received === records.length || records[0].seq <= from;
+    for (const r of records) {
+      if (r.seq < from) kept.push(r);
+      else if (exact && r.source !== undefined) this.uncountAtLine(r, r.source.path, r.source.line);
+    }
+    if (exact) {
+      this.received -= records.length - kept.length;
+    } else {
+      this.lines.clear();
+      this.received = 0;
+    }
+    this.ring.length = 0;
+    for (const r of kept) this.ring.push(r);
+    this.oldest = 0;
+    this.runCycles = kept[kept.length - 1]?.cycles ?? 0;
   }
 
   /** The run's emulated cycles from the adapter's statistics, which may be newer than any record. */

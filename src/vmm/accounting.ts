@@ -14,6 +14,12 @@ export class Accounting {
 
   constructor(private readonly machine: Machine) {}
 
+  /** Back to no cycles but the instructions', for a run that starts again from the launch. */
+  clear(): void {
+    this.instructionExtra = 0;
+    this.eventCycles = 0;
+  }
+
   /** Cycles of every processor together. */
   cycles(): number { return this.machine.instructions() + this.instructionExtra + this.eventCycles; }
 

@@ -59,6 +59,8 @@ export class ExitLog {
   private readonly vcpus: Uint8Array;
   /** Records ever made; the ring holds the last min(total, capacity). */
   total = 0;
+  /** Times the log was cleared (the run it records started again): readers tell a new run from a longer one. */
+  clears = 0;
   /** Told of each record as it is made (a debugger's VM-exit breakpoints); unset, it costs nothing. */
   onRecord: ((reason: Reason, seq: number) => void) | undefined = undefined;
 
@@ -108,6 +110,16 @@ export class ExitLog {
     this.args[q] = a; this.args[q + 1] = b; this.args[q + 2] = c; this.args[q + 3] = d;
     this.total++;
     this.onRecord?.(reason, this.total - 1);
+  }
+
+  /**
+   * Forgets every record and zeroes the counters, for a run that starts again from the launch.
+   * The reasons stay (monitors keep them), so the same events count under the same names.
+   */
+  clear(): void {
+    for (const r of this.reasons) { r.count = 0; r.cycles = 0; }
+    this.total = 0;
+    this.clears++;
   }
 
   /** Sequence number of the oldest record still in the ring. */

@@ -25,6 +25,8 @@ export class HoleLog {
   sourceOf: (eip: number) => string | undefined = () => undefined;
   /** Told of each execution counted (a debugger's hole breakpoint); unset, it costs nothing. */
   onRecord: ((hole: Hole) => void) | undefined = undefined;
+  /** Times the log was cleared (the run it records started again). */
+  clears = 0;
 
   /**
    * Counts one execution. `describe` is only called the first time the instruction at `eip`
@@ -41,6 +43,12 @@ export class HoleLog {
       this.holes.set(key, h);
     }
     this.onRecord?.(h);
+  }
+
+  /** Forgets every hole, for a run that starts again from the launch. */
+  clear(): void {
+    this.holes.clear();
+    this.clears++;
   }
 
   /** Every hole, by address. */

@@ -100,13 +100,17 @@ export class Vmm {
   readonly shadows = new ShadowCoherence();
   /** The VMM's own RAM, in the modes that deprivilege the guest. */
   readonly memory: VmmMemory | undefined;
-  /** Each processor's monitor (undefined in native mode without accounting). */
-  readonly monitors: readonly (ModeMonitor | undefined)[];
+  /** Each processor's monitor (undefined in native mode without accounting); new ones at each load after the first. */
+  monitors: readonly (ModeMonitor | undefined)[];
   /** The bootstrap processor's monitor: a debugger reads its state. */
-  readonly monitor: ModeMonitor | undefined;
+  monitor: ModeMonitor | undefined;
   /** Application processors whose real-mode start the VMM is emulating (processorStartup.ts). */
   private readonly startups: (RealModeStartup | undefined)[];
   private stopMessage: string | undefined = undefined;
+  /** What the monitors are made with: VmmOptions.accounting and the memory virtualization of `hw`. */
+  private readonly accountingNative: boolean;
+  private readonly memVirt: MemVirtName;
+  private loaded = false;
 
   constructor(readonly mode: ModeName, opts: VmmOptions = {}) {
     const preset = findCostPreset(opts.costModel ?? DEFAULT_COST_PRESET);
@@ -123,14 +127,28 @@ export class Vmm {
     this.log = new ExitLog(mode);
     this.accounting = new Accounting(this.machine);
     this.memory = deprivileged ? VmmMemory.create(this.machine) : undefined;
-    const memVirt = opts.memVirt ?? (preset.ept ? 'ept' : 'shadow');
-    this.monitors = this.machine.cpus.map((_, k) => monitorFor(mode, this, k, opts.accounting ?? true, memVirt));
+    this.accountingNative = opts.accounting ?? true;
+    this.memVirt = opts.memVirt ?? (preset.ept ? 'ept' : 'shadow');
+    this.monitors = this.newMonitors();
     this.monitor = this.monitors[0];
     this.startups = this.machine.cpus.map(() => undefined);
   }
 
-  /** Loads a Multiboot image as the loader would, then lets the mode take the guest over. */
+  private newMonitors(): (ModeMonitor | undefined)[] {
+    return this.machine.cpus.map((_, k) => monitorFor(this.mode, this, k, this.accountingNative, this.memVirt));
+  }
+
+  /**
+   * Loads a Multiboot image as the loader would, then lets the mode take the guest over. A
+   * guest loaded again gets new monitors: nothing one learned of the guest before (its
+   * translations, shadows, virtual CPU, VMX pages) survives into the new run.
+   */
   load(image: Uint8Array, opts: { cmdline?: string; fileName?: string } = {}): void {
+    if (this.loaded) {
+      this.monitors = this.newMonitors();
+      this.monitor = this.monitors[0];
+    }
+    this.loaded = true;
     this.machine.load(image, opts);
     const m = this.monitor;
     if (m === undefined) return;
@@ -177,6 +195,13 @@ export class Vmm {
   }
 
   cycles(): number { return this.accounting.cycles(); }
+
+  /** Forgets what the VMM recorded of the run (exit log, holes, cycles), for a run that starts again from the launch. */
+  clearRecords(): void {
+    this.log.clear();
+    this.holes.clear();
+    this.accounting.clear();
+  }
 
   /** The CPU hook for monitor `m`: a VMM stop inside it ends the run instead of escaping the CPU. */
   private hook(m: Monitor): Monitor {

@@ -176,10 +176,10 @@ describe('running back', () => {
     expect(state(d)).toEqual(pass2);
   });
 
-  it('is for native mode only', () => {
+  it('says so at the start of the recorded run, under a VMM as in native mode', () => {
     const d = driver({ mode: 'trap' });
-    expect(() => d.rt.stepBack(false)).toThrow('stepBack: reverse execution is available in native mode (this guest runs in trap mode)');
-    expect(() => d.rt.reverseContinue()).toThrow('reverseContinue: reverse execution is available in native mode');
+    expect(() => d.rt.stepBack(false)).toThrow('stepBack: already at the start of the recorded run');
+    expect(() => d.rt.reverseContinue()).toThrow('reverseContinue: already at the start of the recorded run');
   });
 });
 

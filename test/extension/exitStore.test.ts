@@ -47,6 +47,42 @@ describe('ExitStore', () => {
     expect(store.holes().map((h) => h.instruction)).toEqual(['popf', 'pushf']);
   });
 
+  it('takes the log back when the guest went back, with the counts per line of the records that remain', () => {
+    const at = (seq: number, line: number): ExitRecordBody => ({ ...record(seq, seq % 2 === 0 ? 'CPUID' : 'HLT'), source: { path: '/k.asm', line } });
+    const lines = (store: ExitStore) => [...store.eventsByLine('/k.asm')].map(([line, events]) => [line, events.map((e) => `${e.reason} ${e.count} ${e.cycles}`)]);
+    const store = new ExitStore(10);
+    store.addExits({ total: 6, records: [0, 1, 2, 3, 4, 5].map((seq) => at(seq, 10 + (seq % 3))), totals: [] });
+    expect(lines(store)).toEqual([[10, ['CPUID 1 2400', 'HLT 1 2400']], [11, ['CPUID 1 2400', 'HLT 1 2400']], [12, ['CPUID 1 2400', 'HLT 1 2400']]]);
+    // Back to where 3 records had been made: the adapter sends them again, from its oldest.
+    store.addExits({ total: 3, records: [0, 1, 2].map((seq) => at(seq, 10 + (seq % 3))), totals: [], rewound: true });
+    expect(store.newestFirst().map((r) => r.seq)).toEqual([2, 1, 0]);
+    expect(store.total).toBe(3);
+    expect(store.complete).toBe(true);
+    expect(store.runCycles).toBe(200);
+    expect(lines(store)).toEqual([[10, ['CPUID 1 2400']], [11, ['HLT 1 2400']], [12, ['CPUID 1 2400']]]);
+    // Back again, the adapter's ring holding only the last record: the records before it stay.
+    store.addExits({ total: 2, records: [at(1, 11)], totals: [], rewound: true });
+    expect(store.newestFirst().map((r) => r.seq)).toEqual([1, 0]);
+    expect(lines(store)).toEqual([[10, ['CPUID 1 2400']], [11, ['HLT 1 2400']]]);
+    // Back to the launch: nothing left.
+    store.addExits({ total: 0, records: [], totals: [], rewound: true });
+    expect(store.newestFirst()).toEqual([]);
+    expect(lines(store)).toEqual([]);
+    expect(store.runCycles).toBe(0);
+  });
+
+  it('counts per line again from what the adapter sends when its own ring had let records go', () => {
+    const store = new ExitStore(3);
+    const at = (seq: number): ExitRecordBody => ({ ...record(seq, 'HLT'), source: { path: '/k.asm', line: 7 } });
+    store.addExits({ total: 10, records: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(at), totals: [] });
+    expect(store.eventsByLine('/k.asm').get(7)![0].count).toBe(10);
+    // Back to 5 records, the adapter keeping 1 to 4: record 0 is no longer known, record 1 to 4 are counted.
+    store.addExits({ total: 5, records: [1, 2, 3, 4].map(at), totals: [], rewound: true });
+    expect(store.newestFirst().map((r) => r.seq)).toEqual([4, 3, 2]);
+    expect(store.eventsByLine('/k.asm').get(7)![0].count).toBe(4);
+    expect(store.complete).toBe(false);
+  });
+
   it('refuses a capacity that is not a whole number of records', () => {
     expect(() => new ExitStore(0)).toThrow(RangeError);
     expect(() => new ExitStore(1.5)).toThrow(/1 or more, not 1.5/);
@@ -73,6 +109,14 @@ describe('custom events', () => {
       totals: [{ reason: 'CPUID', reasonNumber: 10, kind: 'vm exit', count: 1, cycles: 2400 }],
     };
     expect(parseExitsEvent(body)).toEqual(body);
+  });
+
+  it('reads whether the log went back, which adapters before reverse execution under a VMM leave out', () => {
+    expect(parseExitsEvent({ total: 0, records: [], totals: [], rewound: true })).toEqual({ total: 0, records: [], totals: [], rewound: true });
+    expect(parseExitsEvent({ total: 0, records: [], totals: [] })).not.toHaveProperty('rewound');
+    expect(parseHolesEvent({ holes: [], rewound: true })).toEqual({ holes: [], rewound: true });
+    expect(() => parseExitsEvent({ total: 0, records: [], totals: [], rewound: 1 })).toThrow('vtscope.exits.rewound must be true or false, not 1');
+    expect(() => parseHolesEvent({ holes: [], rewound: 'yes' })).toThrow('vtscope.holes.rewound must be true or false, not "yes"');
   });
 
   it('names the field at fault in a malformed body', () => {
