@@ -15,7 +15,7 @@ import { LAPIC_BASE } from '../../src/machine/localApic';
 import { Machine } from '../../src/machine/machine';
 import { QEMU, qemuAvailable } from '../support/qemu';
 import { runQemuProbe } from '../support/qemuDevices';
-import { AP_TRAMPOLINE, probeImage, START_APS } from './probeKernel';
+import { AP_STARTUP_CODE, probeImage, START_APS } from './probeKernel';
 
 const CPUS = 4;
 
@@ -185,12 +185,6 @@ report:
   call nl
   ret
 
-delay:
-  mov ecx, 20000
-.spin:
-  loop .spin
-  ret
-
 lowest_priority_isr:
   push eax
   push ecx
@@ -204,19 +198,10 @@ lowest_priority_isr:
   pop eax
   iret
 
-${AP_TRAMPOLINE}
+${AP_STARTUP_CODE}
 ; An application processor: logical ID bit (APIC ID), then a TPR for each case, interrupts enabled.
 ap_main:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov edi, [APIC + 0x20]
-  shr edi, 24
-  mov esp, edi
-  shl esp, 12
-  add esp, 0x20000
-  lidt [idtr]
+  ap_enter
   mov dword [APIC + 0xf0], 0x1ff
   mov ecx, edi
   mov eax, 1 << 24

@@ -7,7 +7,8 @@
  * `hex32` (EAX), `space`, `nl`,
  * `dump` (ECX bytes from ESI in hex, 16 a line; advances ESI, clears ECX), and `exit` (ends
  * the run through isa-debug-exit with status 1). `title 'name'` prints `== name`, which
- * `sections` uses to split the output. AP_TRAMPOLINE and START_APS start the other processors.
+ * `sections` uses to split the output. AP_TRAMPOLINE and START_APS start the other processors
+ * (AP_STARTUP_CODE holds what START_APS needs), and `ap_enter` is their first 32-bit code.
  */
 import { Machine } from '../../src/machine/machine';
 import { nasm } from '../support/nasm';
@@ -68,6 +69,21 @@ start:
   out 0x21, al
   mov al, 0xff
   out 0xa1, al
+%endmacro
+
+; ap_enter: an application processor's first steps in 32-bit code: the flat data segments,
+; a 4 KiB stack by APIC ID below 0x20000 + 4 KiB * ID (its ID left in EDI) and the probe's IDT.
+%macro ap_enter 0
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov edi, [0xfee00020]
+  shr edi, 24
+  mov esp, edi
+  shl esp, 12
+  add esp, 0x20000
+  lidt [idtr]
 %endmacro
 
 %macro set_gate 2
@@ -217,6 +233,19 @@ export const START_APS = `
   call delay
   mov dword [APIC + 0x300], 0x000c4608
 `;
+
+/**
+ * What a probe using START_APS needs besides: the `delay` it waits with between the IPIs, and
+ * AP_TRAMPOLINE.
+ */
+export const AP_STARTUP_CODE = `
+delay:
+  mov ecx, 20000
+.spin:
+  loop .spin
+  ret
+
+${AP_TRAMPOLINE}`;
 
 /** The image of a probe whose code starts at label `main:` in `body`. */
 export function probeImage(body: string): Uint8Array {

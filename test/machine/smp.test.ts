@@ -13,7 +13,7 @@ import type { ExitRecord } from '../../src/vmm/exitLog';
 import type { MemVirtName } from '../../src/vmm/hw/memoryVirtualization';
 import { createVmm, type ModeName, type VmmRunResult } from '../../src/vmm/vmm';
 import { QEMU, qemuAvailable } from '../support/qemu';
-import { AP_TRAMPOLINE, hexBytes, probeImage, sections, START_APS } from './probeKernel';
+import { AP_STARTUP_CODE, hexBytes, probeImage, sections, START_APS } from './probeKernel';
 import { runQemuProbe } from '../support/qemuDevices';
 
 /** What the probe printed under vtscope with `cpus` processors, and how many instructions that took. */
@@ -158,26 +158,11 @@ ${START_APS}.wait_all:
   call puts
   jmp exit
 
-delay:
-  mov ecx, 20000
-.spin:
-  loop .spin
-  ret
-
-${AP_TRAMPOLINE}
+${AP_STARTUP_CODE}
 bits 32
 
 ap_main:
-  mov ax, 0x10
-  mov ds, ax
-  mov es, ax
-  mov ss, ax
-  mov edi, [APIC + 0x20]
-  shr edi, 24
-  mov esp, edi
-  shl esp, 12
-  add esp, 0x20000
-  lidt [idtr]
+  ap_enter
   mov eax, 1
   lock xadd [counter], eax
   mov dword [APIC + 0xf0], 0x1ff
@@ -269,13 +254,7 @@ constant:
   mov eax, 0x11111111
   ret
 
-delay:
-  mov ecx, 20000
-.spin:
-  loop .spin
-  ret
-
-${AP_TRAMPOLINE}
+${AP_STARTUP_CODE}
 ap_main:
   mov ax, 0x10
   mov ds, ax

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/machine/machine';
 import type { MemVirtName } from '../../src/vmm/hw/memoryVirtualization';
 import { createVmm, type ModeName } from '../../src/vmm/vmm';
-import { AP_TRAMPOLINE, probeImage, START_APS } from '../machine/probeKernel';
+import { AP_STARTUP_CODE, probeImage, START_APS } from '../machine/probeKernel';
 import { QEMU, qemuAvailable } from '../support/qemu';
 import { runQemuProbe } from '../support/qemuDevices';
 
@@ -127,13 +127,7 @@ ${START_APS}
   step 6
   jmp exit
 
-delay:
-  mov ecx, 20000
-.spin:
-  loop .spin
-  ret
-
-${AP_TRAMPOLINE}
+${AP_STARTUP_CODE}
 ap_main:
   mov ax, 0x10                  ; DS still holds the trampoline's real-mode segment
   mov ds, ax
