@@ -102,8 +102,6 @@ export class Vmm {
   readonly memory: VmmMemory | undefined;
   /** Each processor's monitor (undefined in native mode without accounting); new ones at each load after the first. */
   monitors: readonly (ModeMonitor | undefined)[];
-  /** The bootstrap processor's monitor: a debugger reads its state. */
-  monitor: ModeMonitor | undefined;
   /** Application processors whose real-mode start the VMM is emulating (processorStartup.ts). */
   private readonly startups: (RealModeStartup | undefined)[];
   private stopMessage: string | undefined = undefined;
@@ -130,9 +128,11 @@ export class Vmm {
     this.accountingNative = opts.accounting ?? true;
     this.memVirt = opts.memVirt ?? (preset.ept ? 'ept' : 'shadow');
     this.monitors = this.newMonitors();
-    this.monitor = this.monitors[0];
     this.startups = this.machine.cpus.map(() => undefined);
   }
+
+  /** The bootstrap processor's monitor: a debugger reads its state. */
+  get monitor(): ModeMonitor | undefined { return this.monitors[0]; }
 
   private newMonitors(): (ModeMonitor | undefined)[] {
     return this.machine.cpus.map((_, k) => monitorFor(this.mode, this, k, this.accountingNative, this.memVirt));
@@ -144,10 +144,7 @@ export class Vmm {
    * translations, shadows, virtual CPU, VMX pages) survives into the new run.
    */
   load(image: Uint8Array, opts: { cmdline?: string; fileName?: string } = {}): void {
-    if (this.loaded) {
-      this.monitors = this.newMonitors();
-      this.monitor = this.monitors[0];
-    }
+    if (this.loaded) this.monitors = this.newMonitors();
     this.loaded = true;
     this.machine.load(image, opts);
     const m = this.monitor;
